@@ -1,0 +1,54 @@
+/**
+ * host-gw (flannel pkg/backend/hostgw): no encapsulation. Each remote subnet is routed via the
+ * remote host's PublicIP on the external interface, which only works when all hosts share one L2
+ * segment; a lease whose PublicIP is not on our segment is reported as unroutable, not ignored.
+ */
+import { contains, formatCidr, parseIp } from '../../shared/ip/cidr.js';
+import type { Lease } from '../subnet/lease.js';
+import type { Backend, BackendDeps, BackendPrepared, ExternalInterface, ReconcileReport } from './backend.js';
+import { type KernelEntry, planReconcile, routeEntry } from './kernel-plan.js';
+import { applyPlan, readOwnedRoutes } from './kernel-state.js';
+
+/** True when `ipText` is on the external interface's directly connected subnet. */
+export function onSameSegment(ext: ExternalInterface, ipText: string): boolean {
+  return contains({ ip: parseIp(ext.ifaceIp), prefix: ext.ifacePrefix }, parseIp(ipText));
+}
+
+/** The host-gw route for one remote lease, or null when it cannot be routed directly. */
+export function directRoute(ext: ExternalInterface, lease: Lease): KernelEntry | null {
+  if (!onSameSegment(ext, lease.attrs.PublicIP)) return null;
+  return routeEntry(formatCidr(lease.subnet), lease.attrs.PublicIP, ext.name, false);
+}
+
+/** Runs one reconcile pass over a desired entry list. */
+export async function reconcileEntries(desired: KernelEntry[], actual: KernelEntry[], unroutable: string[]): Promise<ReconcileReport> {
+  const plan = planReconcile(desired, actual);
+  const failed = await applyPlan(plan);
+  return { added: plan.add.length, removed: plan.del.length, failed, unroutable };
+}
+
+export class HostGwBackend implements Backend {
+  readonly type = 'host-gw' as const;
+  constructor(private readonly deps: BackendDeps) {}
+
+  async prepare(): Promise<BackendPrepared> {
+    return { backendData: null, mtu: this.deps.ext.mtu };
+  }
+
+  async configure(): Promise<void> {}
+
+  async reconcile(remote: readonly Lease[]): Promise<ReconcileReport> {
+    const desired: KernelEntry[] = [];
+    const unroutable: string[] = [];
+    for (const l of remote) {
+      const r = directRoute(this.deps.ext, l);
+      if (r) desired.push(r);
+      else unroutable.push(`${formatCidr(l.subnet)} via ${l.attrs.PublicIP}`);
+    }
+    return reconcileEntries(desired, await readOwnedRoutes(), unroutable);
+  }
+
+  async teardown(): Promise<void> {
+    await reconcileEntries([], await readOwnedRoutes(), []);
+  }
+}

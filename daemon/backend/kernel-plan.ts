@@ -1,0 +1,81 @@
+/**
+ * Reconcile planning, pure: desired entries (from leases) against actual entries (read from the
+ * kernel) give the commands to run. An entry has an identity (what the kernel keys it by: a route's
+ * destination, a neighbour's address, an FDB entry's MAC) and a spec (everything else). A changed
+ * entry is replaced in place (`replace`), never deleted then added, so traffic keeps flowing.
+ */
+
+/** One kernel object, with the batch lines that create/replace and delete it. */
+export interface KernelEntry {
+  tool: 'ip' | 'bridge';
+  /** Kind + identity, e.g. "route 10.5.2.0/24". */
+  id: string;
+  /** The full desired state, compared to decide whether to replace. */
+  spec: string;
+  /** Batch line that creates or replaces it. */
+  add: string;
+  /** Batch line that deletes it. */
+  del: string;
+}
+
+export interface ReconcilePlan {
+  add: KernelEntry[];
+  del: KernelEntry[];
+}
+
+/** Order of creation: link-layer entries before the routes that use them. */
+const ADD_ORDER: Record<string, number> = { fdb: 0, neigh: 1, route: 2 };
+
+function kindOf(e: KernelEntry): string {
+  return e.id.slice(0, e.id.indexOf(' '));
+}
+
+/** Compares desired with actual; unchanged entries produce nothing. */
+export function planReconcile(desired: readonly KernelEntry[], actual: readonly KernelEntry[]): ReconcilePlan {
+  const actualById = new Map(actual.map((e) => [e.id, e]));
+  const desiredIds = new Set(desired.map((e) => e.id));
+  const add = desired.filter((d) => actualById.get(d.id)?.spec !== d.spec);
+  const del = actual.filter((a) => !desiredIds.has(a.id));
+  add.sort((a, b) => (ADD_ORDER[kindOf(a)] ?? 9) - (ADD_ORDER[kindOf(b)] ?? 9));
+  del.sort((a, b) => (ADD_ORDER[kindOf(b)] ?? 9) - (ADD_ORDER[kindOf(a)] ?? 9));
+  return { add, del };
+}
+
+/** Route protocol number marking routes twill owns, so reconcile never touches anyone else's. */
+export const TWILL_ROUTE_PROTO = '116';
+
+/** A route owned by twill. */
+export function routeEntry(dst: string, via: string, dev: string, onlink: boolean): KernelEntry {
+  const spec = `${dst} via ${via} dev ${dev}${onlink ? ' onlink' : ''}`;
+  return {
+    tool: 'ip',
+    id: `route ${dst}`,
+    spec,
+    add: `route replace ${spec} proto ${TWILL_ROUTE_PROTO}`,
+    del: `route del ${dst} proto ${TWILL_ROUTE_PROTO}`,
+  };
+}
+
+/** A permanent neighbour entry (VTEP address → VTEP MAC). */
+export function neighEntry(ipAddr: string, mac: string, dev: string): KernelEntry {
+  const m = mac.toLowerCase();
+  return {
+    tool: 'ip',
+    id: `neigh ${ipAddr} ${dev}`,
+    spec: `${ipAddr} lladdr ${m} dev ${dev}`,
+    add: `neigh replace ${ipAddr} lladdr ${m} dev ${dev} nud permanent`,
+    del: `neigh del ${ipAddr} dev ${dev}`,
+  };
+}
+
+/** A permanent FDB entry (VTEP MAC → remote public address). */
+export function fdbEntry(mac: string, dst: string, dev: string): KernelEntry {
+  const m = mac.toLowerCase();
+  return {
+    tool: 'bridge',
+    id: `fdb ${m} ${dev}`,
+    spec: `${m} dev ${dev} dst ${dst}`,
+    add: `fdb replace ${m} dev ${dev} dst ${dst} self permanent`,
+    del: `fdb del ${m} dev ${dev} dst ${dst} self`,
+  };
+}

@@ -1,0 +1,202 @@
+/**
+ * vxlan (flannel pkg/backend/vxlan), wire-compatible with flannel:
+ * - device `flannel.<VNI>`: type vxlan, id VNI, local = the external interface address, dev = the
+ *   external interface, dstport 8472 unless Port, nolearning, MTU = external MTU − 50 unless MTU,
+ *   address `<subnet network address>/32`; its MAC is published as BackendData.VtepMAC.
+ * - per remote lease: route `<subnet> via <subnet .0> dev flannel.<VNI> onlink`, a permanent
+ *   neighbour `<subnet .0> → VtepMAC` and a permanent FDB entry `VtepMAC → PublicIP`.
+ * - DirectRouting: a remote host on our L2 segment gets a plain route via its PublicIP instead.
+ * The VTEP MAC is kept in the data dir, so it survives restarts and reboots (peers' neighbour and
+ * FDB entries stay valid). An existing device with compatible settings is kept as it is, so a
+ * daemon restart never drops traffic.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ajv, throwAjvErrors } from '../../shared/config/ajv.js';
+import { LinkNotFoundError } from '../../shared/errors.js';
+import { formatCidr, formatIp, networkOf } from '../../shared/ip/cidr.js';
+import { ip, ipJson } from '../../shared/netlink/ip-command.js';
+import type { Lease } from '../subnet/lease.js';
+import type { Backend, BackendDeps, BackendPrepared, ReconcileReport } from './backend.js';
+import { directRoute, reconcileEntries } from './host-gw-backend.js';
+import { fdbEntry, type KernelEntry, neighEntry, routeEntry } from './kernel-plan.js';
+import { readFdb, readOwnedRoutes, readPermanentNeighs } from './kernel-state.js';
+
+export interface VxlanConfig {
+  Type: string;
+  VNI: number;
+  Port: number;
+  GBP: boolean;
+  DirectRouting: boolean;
+  MTU: number;
+  MacPrefix?: string;
+}
+
+const schema = {
+  type: 'object',
+  properties: {
+    Type: { type: 'string' },
+    VNI: { type: 'integer', minimum: 0, maximum: 16777215, default: 1 },
+    Port: { type: 'integer', minimum: 0, maximum: 65535, default: 0 },
+    GBP: { type: 'boolean', default: false },
+    DirectRouting: { type: 'boolean', default: false },
+    MTU: { type: 'integer', minimum: 0, maximum: 65535, default: 0 },
+    MacPrefix: { type: 'string', nullable: true, pattern: '^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){0,4}$' },
+  },
+  required: ['Type'],
+  additionalProperties: true,
+};
+const validate = ajv.compile<VxlanConfig>(schema);
+
+/** The VXLAN UDP port the kernel uses when Port is 0 (flannel's and Linux's 8472). */
+export const DEFAULT_VXLAN_PORT = 8472;
+
+/** Validates Backend for vxlan and fills defaults; throws InvalidConfigError naming the field. */
+export function parseVxlanConfig(backend: Record<string, unknown>): VxlanConfig {
+  const copy = { ...backend };
+  if (!validate(copy)) throwAjvErrors(validate.errors, 'Backend', 'vxlan backend config');
+  if (copy.MTU !== 0 && copy.MTU < 68) {
+    throwAjvErrors([{ instancePath: '/MTU', keyword: 'minimum', message: 'must be 0 (automatic) or at least 68', params: {}, schemaPath: '' }], 'Backend', 'vxlan backend config');
+  }
+  return copy;
+}
+
+/** The BackendData flannel publishes for vxlan. */
+export interface VxlanLeaseData {
+  VNI?: number;
+  VtepMAC?: string;
+}
+
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+
+/** A random locally administered unicast MAC. */
+export function randomMac(prefix?: string): string {
+  const b = randomBytes(6);
+  b[0] = (b[0]! & 0xfe) | 0x02;
+  const parts = [...b].map((x) => x.toString(16).padStart(2, '0'));
+  if (prefix) prefix.toLowerCase().split(':').forEach((p, i) => (parts[i] = p));
+  return parts.join(':');
+}
+
+interface VxlanLinkInfo {
+  address: string;
+  mtu: number;
+  flags: string[];
+  linkinfo?: { info_kind?: string; info_data?: { id?: number; local?: string; port?: number; learning?: boolean; link?: string; gbp?: boolean } };
+}
+
+export class VxlanBackend implements Backend {
+  readonly type = 'vxlan' as const;
+  readonly conf: VxlanConfig;
+  readonly dev: string;
+  private mac = '';
+
+  constructor(private readonly deps: BackendDeps) {
+    this.conf = parseVxlanConfig(deps.cfg.backend);
+    this.dev = `flannel.${this.conf.VNI}`;
+  }
+
+  private get port(): number {
+    return this.conf.Port || DEFAULT_VXLAN_PORT;
+  }
+
+  private get mtu(): number {
+    return this.conf.MTU || this.deps.ext.mtu - 50;
+  }
+
+  private macFile(): string {
+    return join(this.deps.dataDir, `vtep-mac-${this.conf.VNI}`);
+  }
+
+  private storedMac(): string | null {
+    try {
+      const m = readFileSync(this.macFile(), 'utf8').trim();
+      return MAC_RE.test(m) ? m.toLowerCase() : null;
+    } catch {
+      return null;
+    }
+  }
+
+  private storeMac(mac: string): void {
+    mkdirSync(this.deps.dataDir, { recursive: true });
+    writeFileSync(this.macFile(), mac + '\n');
+  }
+
+  private async readLink(): Promise<VxlanLinkInfo | null> {
+    try {
+      return (await ipJson<VxlanLinkInfo>(['-details', 'link', 'show', 'dev', this.dev]))[0] ?? null;
+    } catch (e) {
+      if (e instanceof LinkNotFoundError) return null;
+      throw e;
+    }
+  }
+
+  private compatible(l: VxlanLinkInfo): boolean {
+    const d = l.linkinfo?.info_data;
+    return l.linkinfo?.info_kind === 'vxlan' && d !== undefined && d.id === this.conf.VNI && d.local === this.deps.ext.ifaceIp &&
+      d.port === this.port && d.learning === false && d.link === this.deps.ext.name && Boolean(d.gbp) === this.conf.GBP;
+  }
+
+  /** Ensures the VXLAN device exists with our settings and returns the lease data. */
+  async prepare(): Promise<BackendPrepared> {
+    const existing = await this.readLink();
+    const wanted = this.storedMac() ?? existing?.address ?? randomMac(this.conf.MacPrefix);
+    if (existing && this.compatible(existing) && existing.address === wanted) {
+      this.mac = existing.address;
+    } else {
+      if (existing) await ip(['link', 'del', 'dev', this.dev]);
+      const args = ['link', 'add', this.dev, 'address', wanted, 'mtu', String(this.mtu), 'type', 'vxlan', 'id', String(this.conf.VNI),
+        'local', this.deps.ext.ifaceIp, 'dev', this.deps.ext.name, 'dstport', String(this.port), 'nolearning'];
+      if (this.conf.GBP) args.push('gbp');
+      await ip(args);
+      this.mac = wanted;
+    }
+    this.storeMac(this.mac);
+    await ip(['link', 'set', 'dev', this.dev, 'mtu', String(this.mtu), 'up']);
+    return { backendData: { VNI: this.conf.VNI, VtepMAC: this.mac }, mtu: this.mtu };
+  }
+
+  /** Puts `<subnet .0>/32` on the device and removes any other IPv4 address (an old subnet). */
+  async configure(own: Lease): Promise<void> {
+    const want = `${formatIp(networkOf(own.subnet))}/32`;
+    const links = await ipJson<{ addr_info?: Array<{ family: string; local: string; prefixlen: number }> }>(['addr', 'show', 'dev', this.dev]);
+    for (const a of links[0]?.addr_info ?? []) {
+      if (a.family === 'inet' && `${a.local}/${a.prefixlen}` !== want) await ip(['addr', 'del', `${a.local}/${a.prefixlen}`, 'dev', this.dev]);
+    }
+    await ip(['addr', 'replace', want, 'dev', this.dev]);
+  }
+
+  /** The kernel entries one remote lease needs (empty when its data is unusable). */
+  entriesFor(l: Lease): KernelEntry[] | null {
+    if (this.conf.DirectRouting) {
+      const direct = directRoute(this.deps.ext, l);
+      if (direct) return [direct];
+    }
+    const data = (l.attrs.BackendData ?? {}) as VxlanLeaseData;
+    if (l.attrs.BackendType !== 'vxlan' || typeof data.VtepMAC !== 'string' || !MAC_RE.test(data.VtepMAC)) return null;
+    const gw = formatIp(networkOf(l.subnet));
+    return [
+      fdbEntry(data.VtepMAC, l.attrs.PublicIP, this.dev),
+      neighEntry(gw, data.VtepMAC, this.dev),
+      routeEntry(formatCidr(l.subnet), gw, this.dev, true),
+    ];
+  }
+
+  async reconcile(remote: readonly Lease[]): Promise<ReconcileReport> {
+    const desired: KernelEntry[] = [];
+    const unroutable: string[] = [];
+    for (const l of remote) {
+      const e = this.entriesFor(l);
+      if (e) desired.push(...e);
+      else unroutable.push(`${formatCidr(l.subnet)}: ${l.attrs.BackendType} lease without a valid VtepMAC`);
+    }
+    const [routes, neighs, fdb] = await Promise.all([readOwnedRoutes(), readPermanentNeighs(this.dev), readFdb(this.dev)]);
+    return reconcileEntries(desired, [...routes, ...neighs, ...fdb], unroutable);
+  }
+
+  async teardown(): Promise<void> {
+    await reconcileEntries([], await readOwnedRoutes(), []);
+    await ip(['link', 'del', 'dev', this.dev]).catch(() => undefined);
+  }
+}

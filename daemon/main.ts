@@ -1,0 +1,110 @@
+/**
+ * twilld: the lease daemon (default command) and its tools: `config get|put`, `leases`,
+ * `docker-opts`. Flags keep flannel's names; see `twilld --help`.
+ */
+import { readFileSync } from 'node:fs';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { parseNetConfig } from '../shared/config/net-config.js';
+import { AppError, describeError } from '../shared/errors.js';
+import { subnetKeyOf } from '../shared/ip/cidr.js';
+import { formatLeasesTable } from './cli/leases-table.js';
+import { Daemon } from './daemon.js';
+import { installSignalHandlers } from './lifecycle.js';
+import { createLogger } from './logger.js';
+import { daemonFlags, daemonSettingsFrom, etcdFlags, etcdOptionsFrom, withFlags } from './options.js';
+import { dockerOpts, readPreviousSubnet } from './subnet-file.js';
+import { EtcdSubnetRegistry } from './subnet/etcd-registry.js';
+import { LocalSubnetManager } from './subnet/subnet-manager.js';
+
+type Args = Record<string, unknown>;
+
+async function runDaemon(a: Args): Promise<void> {
+  const log = createLogger({ level: String(a['log-level']) });
+  try {
+    const s = daemonSettingsFrom(a);
+    const etcd = etcdOptionsFrom(a);
+    log.info({ endpoints: etcd.endpoints, prefix: etcd.prefix, tls: Boolean(etcd.caFile || etcd.certFile), auth: Boolean(etcd.username) }, 'twilld starting');
+    const registry = new EtcdSubnetRegistry(etcd);
+    const subnets = new LocalSubnetManager(registry, log.child({ component: 'subnet' }), { ttlS: s.ttlS, renewMarginS: s.renewMarginS });
+    const signal = installSignalHandlers(log);
+    const reason = await new Daemon(s, subnets, log).run(signal);
+    await registry.close();
+    process.exitCode = reason === 'signal' ? 0 : 1;
+  } catch (e) {
+    log.fatal({ err: describeError(e), hint: (e as AppError).hint }, 'twilld cannot start');
+    process.exitCode = 1;
+  }
+  log.flush();
+}
+
+async function withRegistry<T>(a: Args, fn: (r: EtcdSubnetRegistry) => Promise<T>): Promise<T> {
+  const r = new EtcdSubnetRegistry(etcdOptionsFrom(a));
+  try {
+    return await fn(r);
+  } finally {
+    await r.close();
+  }
+}
+
+async function configPut(a: Args): Promise<void> {
+  const file = String(a['file']);
+  const text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  parseNetConfig(text); // refuse to store an invalid config
+  await withRegistry(a, (r) => r.putNetworkConfig(text.trim()));
+  process.stdout.write(`network config written to ${String(a['etcd-prefix']).replace(/\/+$/, '')}/config\n`);
+}
+
+async function configGet(a: Args): Promise<void> {
+  const text = await withRegistry(a, (r) => r.getNetworkConfig());
+  if (text === null) throw new AppErrorMissing(`no network config at ${String(a['etcd-prefix']).replace(/\/+$/, '')}/config`);
+  process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+}
+
+class AppErrorMissing extends AppError {
+  readonly code = 'ERR_CONFIG_MISSING';
+}
+
+async function leases(a: Args): Promise<void> {
+  const own = readPreviousSubnet(String(a['subnet-file']));
+  const text = await withRegistry(a, async (r) => {
+    const snap = await r.listLeases();
+    const rows = await Promise.all(snap.leases.map(async (lease) => ({ lease, ttlS: await r.timeToLive(lease.leaseId) })));
+    let out = formatLeasesTable(rows, own ? subnetKeyOf(own) : null);
+    for (const s of snap.skipped) out += `skipped ${s.key}: ${s.reason}\n`;
+    return out;
+  });
+  process.stdout.write(text);
+}
+
+function fail(e: unknown): void {
+  const hint = e instanceof AppError && e.hint ? ` (${e.hint})` : '';
+  process.stderr.write(`twilld: ${describeError(e)}${hint}\n`);
+  process.exitCode = 1;
+}
+
+const cli = yargs(hideBin(process.argv))
+  .scriptName('twilld')
+  .usage('$0 [command] [flags]\n\nThe twill lease daemon: leases this host a subnet of the pod network in etcd (flannel layout),\nprograms routes to every other host and serves the CNI plugin on a Unix socket.\nEvery flag can also be set as TWILLD_<FLAG> or FLANNELD_<FLAG> (upper case, - → _).')
+  .command('$0', 'run the daemon (default)', (y) => withFlags(y, daemonFlags), (a) => runDaemon(a))
+  .command('config <action> [file]', 'read or write the network config at <prefix>/config (validated before writing)', (y) =>
+    withFlags(y, etcdFlags)
+      .positional('action', { choices: ['get', 'put'] as const, describe: 'get prints it; put writes FILE (or - for stdin)' })
+      .positional('file', { type: 'string', default: '-', describe: 'JSON file to write, - for stdin' }),
+    (a) => (a['action'] === 'get' ? configGet(a) : configPut(a)).catch(fail))
+  .command('leases', 'list every subnet lease: subnet, public IP, backend, VTEP MAC, expiry, this host', (y) =>
+    withFlags(y, { ...etcdFlags, 'subnet-file': daemonFlags['subnet-file'] }), (a) => leases(a).catch(fail))
+  .command('docker-opts', 'print mk-docker-opts.sh output (DOCKER_OPT_BIP, ...) from the subnet file', (y) =>
+    withFlags(y, { 'subnet-file': daemonFlags['subnet-file'] }), (a) => {
+      try {
+        process.stdout.write(dockerOpts(readFileSync(String(a['subnet-file']), 'utf8')));
+      } catch (e) {
+        fail(e);
+      }
+    })
+  .strict()
+  .help()
+  .version(false)
+  .wrap(110);
+
+await cli.parseAsync();

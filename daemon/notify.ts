@@ -1,0 +1,16 @@
+/**
+ * systemd readiness: READY=1 through `systemd-notify` when $NOTIFY_SOCKET is set (the unit uses
+ * NotifyAccess=all, since the message comes from a child process; Node has no datagram Unix sockets).
+ */
+import { run } from '../shared/netlink/ip-command.js';
+import type { Logger } from './logger.js';
+
+export async function notifyReady(log: Logger, status: string): Promise<void> {
+  if (!process.env['NOTIFY_SOCKET']) return;
+  try {
+    const r = await run('systemd-notify', ['--ready', `--status=${status}`]);
+    if (r.code !== 0) log.warn({ err: r.stderr.trim() }, 'systemd-notify failed');
+  } catch (e) {
+    log.warn({ err: (e as Error).message }, 'systemd-notify not available');
+  }
+}

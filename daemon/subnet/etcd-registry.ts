@@ -1,0 +1,195 @@
+/**
+ * EtcdSubnetRegistry: flannel's etcd v3 layout. `<prefix>/config` holds the network config;
+ * `<prefix>/subnets/<ip>-<len>` holds each lease, attached to an etcd lease with a TTL.
+ * Creation is a transaction "create revision == 0" so two hosts can never hold one subnet.
+ * etcd client errors are cast to EtcdUnavailableError here and nowhere else.
+ */
+import { readFileSync } from 'node:fs';
+import { Etcd3, type IOptions, type IWatchResponse, isRecoverableError } from 'etcd3';
+import { AppError, EtcdUnavailableError, SubnetTakenError } from '../../shared/errors.js';
+import { type Cidr, subnetKeyOf } from '../../shared/ip/cidr.js';
+import { decodeLease, encodeLeaseAttrs, type Lease, type LeaseAttrs } from './lease.js';
+import type { LeaseSnapshot, RegistryEvent, RegistryWatchBatch, SubnetRegistry } from './registry.js';
+
+/** How to reach etcd (flannel's --etcd-* flags). */
+export interface EtcdOptions {
+  endpoints: string[];
+  prefix: string;
+  certFile?: string;
+  keyFile?: string;
+  caFile?: string;
+  username?: string;
+  password?: string;
+  /** Per-call deadline. */
+  callTimeoutMs?: number;
+}
+
+/** Maps a foreign etcd3/grpc error to our classes (once, here). */
+export function castEtcdError(e: unknown, what: string): Error {
+  if (e instanceof AppError) return e;
+  const err = e as Error;
+  const text = `${err?.name ?? ''} ${err?.message ?? String(e)}`;
+  if ((err instanceof Error && isRecoverableError(err)) || /BrokenCircuit|Unavailable|DeadlineExceeded|ECONNREFUSED|No connection|Cancelled|ETIMEDOUT|connect/i.test(text)) {
+    return new EtcdUnavailableError(`etcd unavailable while ${what}: ${err?.message ?? String(e)}`, { cause: e });
+  }
+  return new EtcdUnavailableError(`etcd error while ${what}: ${err?.message ?? String(e)}`, { cause: e });
+}
+
+/** Builds etcd3 client options from flannel-style settings (reads the TLS files). */
+export function etcdClientOptions(o: EtcdOptions): IOptions {
+  const opts: IOptions = {
+    hosts: o.endpoints,
+    dialTimeout: o.callTimeoutMs ?? 5000,
+    defaultCallOptions: () => ({ deadline: Date.now() + (o.callTimeoutMs ?? 5000) }),
+  };
+  if (o.caFile || o.certFile || o.keyFile) {
+    opts.credentials = {
+      rootCertificate: readFileSync(o.caFile ?? '/etc/ssl/certs/ca-certificates.crt'),
+      ...(o.keyFile ? { privateKey: readFileSync(o.keyFile) } : {}),
+      ...(o.certFile ? { certChain: readFileSync(o.certFile) } : {}),
+    };
+  }
+  if (o.username) opts.auth = { username: o.username, password: o.password ?? '' };
+  return opts;
+}
+
+export class EtcdSubnetRegistry implements SubnetRegistry {
+  private readonly client: Etcd3;
+  private readonly prefix: string;
+
+  constructor(opts: EtcdOptions) {
+    this.prefix = opts.prefix.replace(/\/+$/, '');
+    this.client = new Etcd3(etcdClientOptions(opts));
+  }
+
+  private get subnetsPrefix(): string {
+    return `${this.prefix}/subnets/`;
+  }
+
+  private keyOf(subnet: Cidr): string {
+    return this.subnetsPrefix + subnetKeyOf(subnet);
+  }
+
+  private async guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw castEtcdError(e, what);
+    }
+  }
+
+  getNetworkConfig(): Promise<string | null> {
+    return this.guard('reading the network config', () => this.client.get(`${this.prefix}/config`).string());
+  }
+
+  async putNetworkConfig(text: string): Promise<void> {
+    await this.guard('writing the network config', () => this.client.put(`${this.prefix}/config`).value(text).exec());
+  }
+
+  async listLeases(): Promise<LeaseSnapshot> {
+    const res = await this.guard('listing leases', () => this.client.getAll().prefix(this.subnetsPrefix).exec());
+    const snap: LeaseSnapshot = { leases: [], skipped: [], revision: BigInt(res.header.revision) };
+    for (const kv of res.kvs) {
+      const d = decodeLease(kv.key.toString().slice(this.subnetsPrefix.length), kv.value, kv.lease);
+      if (d.ok) snap.leases.push(d.lease);
+      else snap.skipped.push(d);
+    }
+    return snap;
+  }
+
+  async getLease(subnet: Cidr): Promise<Lease | null> {
+    const res = await this.guard('reading a lease', () => this.client.get(this.keyOf(subnet)).exec());
+    const kv = res.kvs[0];
+    if (!kv) return null;
+    const d = decodeLease(subnetKeyOf(subnet), kv.value, kv.lease);
+    return d.ok ? d.lease : null;
+  }
+
+  private async grant(ttlS: number): Promise<string> {
+    const res = await this.client.leaseClient.leaseGrant({ TTL: ttlS, ID: 0 });
+    return String(res.ID);
+  }
+
+  async createLease(subnet: Cidr, attrs: LeaseAttrs, ttlS: number): Promise<Lease> {
+    const key = this.keyOf(subnet);
+    return this.guard('creating a lease', async () => {
+      const leaseId = await this.grant(ttlS);
+      const res = await this.client
+        .if(key, 'Create', '==', 0)
+        .then(this.client.put(key).value(encodeLeaseAttrs(attrs)).lease(leaseId))
+        .commit();
+      if (!res.succeeded) {
+        await this.client.leaseClient.leaseRevoke({ ID: leaseId }).catch(() => undefined);
+        throw new SubnetTakenError(`subnet ${subnetKeyOf(subnet)} is already leased`);
+      }
+      return { subnet, attrs, leaseId, expiresAt: Date.now() + ttlS * 1000 };
+    });
+  }
+
+  async updateLease(subnet: Cidr, attrs: LeaseAttrs, ttlS: number, previousLeaseId: string): Promise<Lease> {
+    const key = this.keyOf(subnet);
+    return this.guard('renewing a lease', async () => {
+      const leaseId = await this.grant(ttlS);
+      await this.client.put(key).value(encodeLeaseAttrs(attrs)).lease(leaseId).exec();
+      if (previousLeaseId && previousLeaseId !== '0' && previousLeaseId !== leaseId) {
+        // The key no longer uses the old etcd lease; revoke it so it does not linger until its TTL.
+        await this.client.leaseClient.leaseRevoke({ ID: previousLeaseId }).catch(() => undefined);
+      }
+      return { subnet, attrs, leaseId, expiresAt: Date.now() + ttlS * 1000 };
+    });
+  }
+
+  async deleteLease(subnet: Cidr): Promise<void> {
+    await this.guard('deleting a lease', () => this.client.delete().key(this.keyOf(subnet)).exec());
+  }
+
+  /** Seconds left on an etcd lease, or -1 when it has none or it is gone. */
+  async timeToLive(leaseId: string): Promise<number> {
+    if (!leaseId || leaseId === '0') return -1;
+    const res = await this.guard('reading a lease TTL', () => this.client.leaseClient.leaseTimeToLive({ ID: leaseId, keys: false }));
+    return Number(res.TTL);
+  }
+
+  async *watchLeases(afterRevision: bigint, signal: AbortSignal): AsyncIterable<RegistryWatchBatch> {
+    const queue: Array<RegistryWatchBatch | Error> = [];
+    let wake: (() => void) | null = null;
+    const push = (item: RegistryWatchBatch | Error): void => {
+      queue.push(item);
+      wake?.();
+    };
+    const onAbort = (): void => wake?.();
+    signal.addEventListener('abort', onAbort);
+    const builder = this.client.watch().prefix(this.subnetsPrefix).startRevision(String(afterRevision + 1n));
+    const watcher = builder.watcher();
+    watcher.on('data', (res: IWatchResponse) => {
+      const events: RegistryEvent[] = res.events.map((ev) => {
+        const key = ev.kv.key.toString().slice(this.subnetsPrefix.length);
+        return ev.type === 'Put'
+          ? { type: 'put', key, decoded: decodeLease(key, ev.kv.value, ev.kv.lease) }
+          : { type: 'delete', key };
+      });
+      push({ events, revision: BigInt(res.header.revision) });
+    });
+    watcher.on('disconnected', (e: Error) => push(castEtcdError(e, 'watching leases')));
+    watcher.on('error', (e: Error) => push(castEtcdError(e, 'watching leases')));
+    try {
+      while (!signal.aborted) {
+        const item = queue.shift();
+        if (item === undefined) {
+          await new Promise<void>((r) => (wake = r));
+          wake = null;
+          continue;
+        }
+        if (item instanceof Error) throw item;
+        yield item;
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      await watcher.cancel().catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+  }
+}

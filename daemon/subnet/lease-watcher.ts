@@ -1,0 +1,117 @@
+/**
+ * LeaseWatcher: turns the registry's snapshot + watch stream into added/changed/removed lease
+ * events (flannel WatchLeases). It keeps the set of known leases, so after a broken watch
+ * (disconnect, compaction, etcd restart) it resyncs from a fresh snapshot and emits only the
+ * difference. Malformed or out-of-network leases are logged and skipped.
+ */
+import type { NetConfig } from '../../shared/config/net-config.js';
+import { describeError } from '../../shared/errors.js';
+import { subnetKeyOf } from '../../shared/ip/cidr.js';
+import type { Logger } from '../logger.js';
+import { Backoff, sleep } from '../sleep.js';
+import { leaseFitsConfig } from './allocate-subnet.js';
+import { type DecodedLease, type Lease, sameAttrs } from './lease.js';
+import type { SubnetRegistry } from './registry.js';
+
+export interface LeaseEvent {
+  type: 'added' | 'changed' | 'removed';
+  lease: Lease;
+}
+
+export class LeaseWatcher {
+  private readonly known = new Map<string, Lease>();
+
+  constructor(
+    private readonly registry: SubnetRegistry,
+    private readonly cfg: NetConfig,
+    private readonly log: Logger,
+  ) {}
+
+  /** The leases as last seen (after the most recent batch). */
+  leases(): Lease[] {
+    return [...this.known.values()];
+  }
+
+  private accept(d: DecodedLease): Lease | null {
+    if (!d.ok) {
+      this.log.warn({ key: d.key, reason: d.reason }, 'lease skipped');
+      return null;
+    }
+    if (!leaseFitsConfig(this.cfg, d.lease.subnet)) {
+      this.log.warn({ key: subnetKeyOf(d.lease.subnet), reason: `not a /${this.cfg.subnetLen} subnet of the Network` }, 'lease skipped');
+      return null;
+    }
+    return d.lease;
+  }
+
+  private upsert(lease: Lease, out: LeaseEvent[]): void {
+    const key = subnetKeyOf(lease.subnet);
+    const old = this.known.get(key);
+    this.known.set(key, lease);
+    if (!old) out.push({ type: 'added', lease });
+    else if (!sameAttrs(old.attrs, lease.attrs)) out.push({ type: 'changed', lease });
+  }
+
+  private drop(key: string, out: LeaseEvent[]): void {
+    const old = this.known.get(key);
+    if (old) {
+      this.known.delete(key);
+      out.push({ type: 'removed', lease: old });
+    }
+  }
+
+  /** Yields batches of events until `signal` aborts; the first batch is the initial snapshot (may be empty). */
+  async *watch(signal: AbortSignal): AsyncIterable<LeaseEvent[]> {
+    const backoff = new Backoff(250, 5000);
+    let first = true;
+    while (!signal.aborted) {
+      let revision: bigint;
+      try {
+        const snap = await this.registry.listLeases();
+        revision = snap.revision;
+        const out: LeaseEvent[] = [];
+        const seen = new Set<string>();
+        for (const s of snap.skipped) this.accept(s);
+        for (const l of snap.leases) {
+          const ok = this.accept({ ok: true, lease: l });
+          if (!ok) continue;
+          seen.add(subnetKeyOf(ok.subnet));
+          this.upsert(ok, out);
+        }
+        for (const key of [...this.known.keys()]) if (!seen.has(key)) this.drop(key, out);
+        if (out.length > 0 || first) yield out;
+        first = false;
+        if (!this.wasResync) this.log.debug({ revision: String(revision), leases: this.known.size }, 'lease snapshot');
+        else this.log.info({ revision: String(revision), leases: this.known.size, changes: out.length }, 'leases resynced');
+        this.wasResync = false;
+      } catch (e) {
+        this.log.warn({ err: describeError(e) }, 'cannot list leases, retrying');
+        await sleep(backoff.next(), signal);
+        continue;
+      }
+      try {
+        for await (const batch of this.registry.watchLeases(revision, signal)) {
+          backoff.reset();
+          const out: LeaseEvent[] = [];
+          for (const ev of batch.events) {
+            if (ev.type === 'delete') {
+              this.drop(ev.key, out);
+              continue;
+            }
+            const lease = ev.decoded ? this.accept(ev.decoded) : null;
+            if (lease) this.upsert(lease, out);
+            else this.drop(ev.key, out);
+          }
+          if (out.length > 0) yield out;
+        }
+      } catch (e) {
+        if (signal.aborted) break;
+        this.log.warn({ err: describeError(e) }, 'lease watch broken, resyncing');
+        this.wasResync = true;
+        await sleep(backoff.next(), signal);
+      }
+    }
+  }
+
+  private wasResync = false;
+}

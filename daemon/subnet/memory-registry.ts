@@ -1,0 +1,138 @@
+/**
+ * MemorySubnetRegistry: an in-memory SubnetRegistry with etcd's semantics (revisions,
+ * create-if-absent, TTL expiry as deletes, watches that can be broken on purpose). For unit
+ * tests of the subnet manager and dry runs; the etcd registry is tested against a real etcd.
+ */
+import { SubnetTakenError } from '../../shared/errors.js';
+import { type Cidr, subnetKeyOf } from '../../shared/ip/cidr.js';
+import { decodeLease, encodeLeaseAttrs, type Lease, type LeaseAttrs } from './lease.js';
+import type { LeaseSnapshot, RegistryEvent, RegistryWatchBatch, SubnetRegistry } from './registry.js';
+
+interface Entry {
+  value: string;
+  leaseId: string;
+  expiresAt: number;
+  timer?: NodeJS.Timeout;
+}
+
+export class MemorySubnetRegistry implements SubnetRegistry {
+  private config: string | null = null;
+  private readonly entries = new Map<string, Entry>();
+  private revision = 1n;
+  private nextLeaseId = 100;
+  private readonly listeners = new Set<(b: RegistryWatchBatch | Error) => void>();
+  /** Number of create calls, to observe retries in tests. */
+  creates = 0;
+
+  async getNetworkConfig(): Promise<string | null> {
+    return this.config;
+  }
+
+  async putNetworkConfig(text: string): Promise<void> {
+    this.config = text;
+    this.revision++;
+  }
+
+  /** Writes a raw key/value as a foreign host (or an attacker) would. */
+  putRaw(key: string, value: string, ttlS = 0): void {
+    this.set(key, value, ttlS);
+  }
+
+  private set(key: string, value: string, ttlS: number): Entry {
+    const old = this.entries.get(key);
+    if (old?.timer) clearTimeout(old.timer);
+    const e: Entry = { value, leaseId: String(this.nextLeaseId++), expiresAt: ttlS > 0 ? Date.now() + ttlS * 1000 : 0 };
+    if (ttlS > 0) {
+      e.timer = setTimeout(() => this.remove(key), ttlS * 1000);
+      e.timer.unref();
+    }
+    this.entries.set(key, e);
+    this.emit([{ type: 'put', key, decoded: decodeLease(key, value, e.leaseId, e.expiresAt) }]);
+    return e;
+  }
+
+  private remove(key: string): void {
+    const e = this.entries.get(key);
+    if (!e) return;
+    if (e.timer) clearTimeout(e.timer);
+    this.entries.delete(key);
+    this.emit([{ type: 'delete', key }]);
+  }
+
+  private emit(events: RegistryEvent[]): void {
+    this.revision++;
+    for (const l of this.listeners) l({ events, revision: this.revision });
+  }
+
+  /** Breaks every open watch, as a disconnect or a compaction would. */
+  breakWatches(reason = 'watch broken'): void {
+    for (const l of this.listeners) l(new Error(reason));
+  }
+
+  async listLeases(): Promise<LeaseSnapshot> {
+    const snap: LeaseSnapshot = { leases: [], skipped: [], revision: this.revision };
+    for (const [key, e] of this.entries) {
+      const d = decodeLease(key, e.value, e.leaseId, e.expiresAt);
+      if (d.ok) snap.leases.push(d.lease);
+      else snap.skipped.push(d);
+    }
+    return snap;
+  }
+
+  async getLease(subnet: Cidr): Promise<Lease | null> {
+    const key = subnetKeyOf(subnet);
+    const e = this.entries.get(key);
+    if (!e) return null;
+    const d = decodeLease(key, e.value, e.leaseId, e.expiresAt);
+    return d.ok ? d.lease : null;
+  }
+
+  async createLease(subnet: Cidr, attrs: LeaseAttrs, ttlS: number): Promise<Lease> {
+    this.creates++;
+    const key = subnetKeyOf(subnet);
+    if (this.entries.has(key)) throw new SubnetTakenError(`subnet ${key} is already leased`);
+    const e = this.set(key, encodeLeaseAttrs(attrs), ttlS);
+    return { subnet, attrs, leaseId: e.leaseId, expiresAt: e.expiresAt };
+  }
+
+  async updateLease(subnet: Cidr, attrs: LeaseAttrs, ttlS: number): Promise<Lease> {
+    const e = this.set(subnetKeyOf(subnet), encodeLeaseAttrs(attrs), ttlS);
+    return { subnet, attrs, leaseId: e.leaseId, expiresAt: e.expiresAt };
+  }
+
+  async deleteLease(subnet: Cidr): Promise<void> {
+    this.remove(subnetKeyOf(subnet));
+  }
+
+  async *watchLeases(afterRevision: bigint, signal: AbortSignal): AsyncIterable<RegistryWatchBatch> {
+    void afterRevision; // changes are delivered from now on; snapshots and watches share one event loop turn
+    const queue: Array<RegistryWatchBatch | Error> = [];
+    let wake: (() => void) | null = null;
+    const listener = (b: RegistryWatchBatch | Error): void => {
+      queue.push(b);
+      wake?.();
+    };
+    const onAbort = (): void => wake?.();
+    this.listeners.add(listener);
+    signal.addEventListener('abort', onAbort);
+    try {
+      while (!signal.aborted) {
+        const item = queue.shift();
+        if (item === undefined) {
+          await new Promise<void>((r) => (wake = r));
+          wake = null;
+          continue;
+        }
+        if (item instanceof Error) throw item;
+        yield item;
+      }
+    } finally {
+      this.listeners.delete(listener);
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const e of this.entries.values()) if (e.timer) clearTimeout(e.timer);
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The storage port of the subnet manager (flannel pkg/subnet/etcd/registry.go): keys, TTLs and
+ * create-if-absent, nothing about policy. EtcdSubnetRegistry is the real one; MemorySubnetRegistry
+ * drives unit tests of the policy.
+ */
+import type { Cidr } from '../../shared/ip/cidr.js';
+import type { DecodedLease, Lease, LeaseAttrs } from './lease.js';
+
+/** A consistent snapshot of every lease at one etcd revision. */
+export interface LeaseSnapshot {
+  leases: Lease[];
+  /** Entries that could not be decoded (hostile or malformed values), to be logged and skipped. */
+  skipped: Array<Extract<DecodedLease, { ok: false }>>;
+  revision: bigint;
+}
+
+/** One change seen by a watch. `lease` is set for puts. */
+export interface RegistryEvent {
+  type: 'put' | 'delete';
+  key: string;
+  decoded?: DecodedLease;
+}
+
+/** A batch of changes at one revision. */
+export interface RegistryWatchBatch {
+  events: RegistryEvent[];
+  revision: bigint;
+}
+
+export interface SubnetRegistry {
+  /** The text at `<prefix>/config`, or null when the key is missing. */
+  getNetworkConfig(): Promise<string | null>;
+  putNetworkConfig(text: string): Promise<void>;
+  listLeases(): Promise<LeaseSnapshot>;
+  getLease(subnet: Cidr): Promise<Lease | null>;
+  /** Creates the key only if it does not exist; throws SubnetTakenError otherwise. */
+  createLease(subnet: Cidr, attrs: LeaseAttrs, ttlS: number): Promise<Lease>;
+  /** Rewrites the key under a fresh TTL (renewal, or new backend data). */
+  updateLease(subnet: Cidr, attrs: LeaseAttrs, ttlS: number, previousLeaseId: string): Promise<Lease>;
+  deleteLease(subnet: Cidr): Promise<void>;
+  /**
+   * Changes after `afterRevision`. The iterator throws when the watch breaks (disconnect,
+   * compaction); the caller resyncs from a fresh snapshot.
+   */
+  watchLeases(afterRevision: bigint, signal: AbortSignal): AsyncIterable<RegistryWatchBatch>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,108 @@
+/**
+ * LocalSubnetManager: the lease policy over any SubnetRegistry (flannel local_manager.go).
+ * Reads the network config (waiting while it is missing or invalid), acquires a lease with the
+ * plan from allocate-subnet.ts, retrying lost create races, and renews it before it expires.
+ */
+import { type NetConfig, parseNetConfig } from '../../shared/config/net-config.js';
+import { AppError, describeError, SubnetTakenError } from '../../shared/errors.js';
+import { type Cidr, formatCidr } from '../../shared/ip/cidr.js';
+import type { Logger } from '../logger.js';
+import { Backoff, sleep } from '../sleep.js';
+import { planAcquire } from './allocate-subnet.js';
+import type { Lease, LeaseAttrs } from './lease.js';
+import type { SubnetRegistry } from './registry.js';
+
+/** flannel's subnet lease TTL: 24 h. */
+export const LEASE_TTL_S = 24 * 60 * 60;
+/** Attempts at a create transaction before giving up on one acquire call. */
+const MAX_CREATE_ATTEMPTS = 50;
+
+export interface SubnetManagerOptions {
+  ttlS?: number;
+  /** Renew this long before expiry (flannel --subnet-lease-renew-margin, minutes → s). */
+  renewMarginS?: number;
+  configPollMs?: number;
+}
+
+export class LocalSubnetManager {
+  readonly ttlS: number;
+  readonly renewMarginS: number;
+  private readonly configPollMs: number;
+
+  constructor(readonly registry: SubnetRegistry, private readonly log: Logger, opts: SubnetManagerOptions = {}) {
+    this.ttlS = opts.ttlS ?? LEASE_TTL_S;
+    this.renewMarginS = opts.renewMarginS ?? 60 * 60;
+    this.configPollMs = opts.configPollMs ?? 1000;
+  }
+
+  /** Reads and checks `<prefix>/config`, waiting (and saying why) while it is missing or invalid. */
+  async getNetworkConfig(signal: AbortSignal): Promise<NetConfig> {
+    let lastProblem = '';
+    const backoff = new Backoff(this.configPollMs, 10_000);
+    for (;;) {
+      if (signal.aborted) throw new Error('aborted while waiting for the network config');
+      let problem: string;
+      try {
+        const text = await this.registry.getNetworkConfig();
+        if (text !== null) {
+          const cfg = parseNetConfig(text);
+          if (cfg.unknownFields.length) this.log.warn({ fields: cfg.unknownFields }, 'network config has fields twill does not use');
+          return cfg;
+        }
+        problem = 'network config key is missing; write it with `twilld config put` or etcdctl put <prefix>/config';
+      } catch (e) {
+        problem = describeError(e);
+      }
+      if (problem !== lastProblem) this.log.warn({ problem }, 'waiting for a valid network config');
+      lastProblem = problem;
+      await sleep(problem.startsWith('etcd') ? backoff.next() : this.configPollMs, signal);
+    }
+  }
+
+  /** Acquires a lease (one attempt at the policy, create races retried). */
+  async acquireLease(cfg: NetConfig, attrs: LeaseAttrs, previous: Cidr | null, signal?: AbortSignal): Promise<Lease> {
+    for (let attempt = 1; ; attempt++) {
+      const snap = await this.registry.listLeases();
+      const plan = planAcquire(cfg, snap.leases, attrs.PublicIP, previous);
+      if (plan.kind === 'reuse') {
+        const lease = await this.registry.updateLease(plan.lease.subnet, attrs, this.ttlS, plan.lease.leaseId);
+        this.log.info({ subnet: formatCidr(lease.subnet), publicIp: attrs.PublicIP }, 'lease reused');
+        return lease;
+      }
+      try {
+        const lease = await this.registry.createLease(plan.subnet, attrs, this.ttlS);
+        this.log.info({ subnet: formatCidr(lease.subnet), publicIp: attrs.PublicIP }, 'lease acquired');
+        return lease;
+      } catch (e) {
+        if (!(e instanceof SubnetTakenError) || attempt >= MAX_CREATE_ATTEMPTS || signal?.aborted) throw e;
+        this.log.debug({ subnet: formatCidr(plan.subnet), attempt }, 'lost a create race, retrying');
+        await sleep(Math.floor(Math.random() * 20 * Math.min(attempt, 5)), signal);
+      }
+    }
+  }
+
+  /** Acquires a lease, retrying retryable failures (etcd away, network full) until it works or `signal` aborts. */
+  async acquireLeaseRetrying(cfg: NetConfig, attrs: LeaseAttrs, previous: Cidr | null, signal: AbortSignal): Promise<Lease> {
+    const backoff = new Backoff(1000, 30_000);
+    for (;;) {
+      try {
+        return await this.acquireLease(cfg, attrs, previous, signal);
+      } catch (e) {
+        if (signal.aborted || !(e instanceof AppError && e.retryable)) throw e;
+        this.log.error({ err: describeError(e), hint: e.hint }, 'cannot acquire a lease, retrying');
+        await sleep(backoff.next(), signal);
+      }
+    }
+  }
+
+  /** Rewrites our lease under a fresh TTL. */
+  renewLease(lease: Lease, attrs: LeaseAttrs = lease.attrs): Promise<Lease> {
+    return this.registry.updateLease(lease.subnet, attrs, this.ttlS, lease.leaseId);
+  }
+
+  /** When to renew a lease expiring at `expiresAt`: margin before expiry, or half-way for short TTLs. */
+  renewAt(lease: Lease): number {
+    const margin = this.renewMarginS * 1000 < this.ttlS * 1000 ? this.renewMarginS * 1000 : (this.ttlS * 1000) / 2;
+    return lease.expiresAt - margin;
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * The network config stored at `<prefix>/config`, with flannel's field names and rules
+ * (flannel pkg/subnet/config.go): parse (JSON + schema + defaults) and check (cross-field rules,
+ * derived SubnetLen/SubnetMin/SubnetMax), both pure.
+ */
+import { ajv, throwAjvErrors } from './ajv.js';
+import { DecodeError, InvalidCidrError, InvalidConfigError } from '../errors.js';
+import { type Cidr, contains, formatCidr, formatIp, maskOf, networkOf, parseCidr, parseIp, sizeOf } from '../ip/cidr.js';
+
+/** The backend types twill implements. */
+export const BACKEND_TYPES = ['vxlan', 'host-gw', 'udp', 'alloc'] as const;
+export type BackendType = (typeof BACKEND_TYPES)[number];
+
+/** The JSON document as users write it (flannel's names). */
+export interface RawNetConfig {
+  Network?: string;
+  SubnetLen?: number;
+  SubnetMin?: string;
+  SubnetMax?: string;
+  EnableIPv4?: boolean;
+  EnableIPv6?: boolean;
+  IPv6Network?: string;
+  IPv6SubnetLen?: number;
+  IPv6SubnetMin?: string;
+  IPv6SubnetMax?: string;
+  Backend?: { Type?: string; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
+/** The checked config with every default filled in. */
+export interface NetConfig {
+  network: Cidr;
+  subnetLen: number;
+  subnetMin: number;
+  subnetMax: number;
+  backendType: BackendType;
+  /** The Backend object as written, for the backend's own schema. */
+  backend: Record<string, unknown>;
+  /** Top-level fields twill does not know (flannel ignores them too); logged as a warning. */
+  unknownFields: string[];
+}
+
+const KNOWN_FIELDS = new Set([
+  'Network', 'SubnetLen', 'SubnetMin', 'SubnetMax', 'EnableIPv4', 'EnableIPv6', 'IPv6Network',
+  'IPv6SubnetLen', 'IPv6SubnetMin', 'IPv6SubnetMax', 'Backend', 'EnableNFTables',
+]);
+
+const schema = {
+  type: 'object',
+  properties: {
+    Network: { type: 'string', nullable: true },
+    SubnetLen: { type: 'integer', nullable: true, minimum: 0, maximum: 32 },
+    SubnetMin: { type: 'string', nullable: true },
+    SubnetMax: { type: 'string', nullable: true },
+    EnableIPv4: { type: 'boolean', nullable: true },
+    EnableIPv6: { type: 'boolean', nullable: true },
+    IPv6Network: { type: 'string', nullable: true },
+    IPv6SubnetLen: { type: 'integer', nullable: true, minimum: 0, maximum: 128 },
+    IPv6SubnetMin: { type: 'string', nullable: true },
+    IPv6SubnetMax: { type: 'string', nullable: true },
+    Backend: {
+      type: 'object',
+      nullable: true,
+      properties: { Type: { type: 'string', nullable: true } },
+      required: [],
+      additionalProperties: true,
+    },
+  },
+  required: [],
+  additionalProperties: true,
+};
+
+const validateRaw = ajv.compile<RawNetConfig>(schema);
+
+/** JSON.parse + schema. Throws DecodeError for bad JSON, InvalidConfigError naming the field. */
+export function parseNetConfig(text: string): NetConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new DecodeError(`network config is not valid JSON: ${(e as Error).message}`, { cause: e });
+  }
+  if (!validateRaw(raw)) throwAjvErrors(validateRaw.errors, '', 'network config');
+  return checkNetConfig(raw);
+}
+
+function field<T>(name: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof InvalidCidrError) throw new InvalidConfigError(`${name}: ${e.message}`, name, { cause: e });
+    throw e;
+  }
+}
+
+/** Cross-field rules and derived defaults, as flannel's CheckNetworkConfig applies them. */
+export function checkNetConfig(raw: RawNetConfig): NetConfig {
+  if (raw.EnableIPv4 === false) {
+    throw new InvalidConfigError('EnableIPv4: false is not supported: twill is IPv4-only; remove the field or set it to true', 'EnableIPv4');
+  }
+  if (raw.EnableIPv6 === true) {
+    throw new InvalidConfigError('EnableIPv6: IPv6 pod networks are not supported by twill; remove EnableIPv6 and the IPv6* fields', 'EnableIPv6');
+  }
+  if (raw.Network === undefined || raw.Network === '') {
+    throw new InvalidConfigError('Network is required: set it to the IPv4 CIDR of the pod network, e.g. "10.5.0.0/16"', 'Network');
+  }
+  const parsed = field('Network', () => parseCidr(raw.Network!));
+  const network: Cidr = { ip: networkOf(parsed), prefix: parsed.prefix };
+
+  let subnetLen: number;
+  if (raw.SubnetLen !== undefined && raw.SubnetLen > 0) {
+    subnetLen = raw.SubnetLen;
+    if (subnetLen > 30) throw new InvalidConfigError(`SubnetLen /${subnetLen} is too long: it must be /30 or shorter (each host needs a gateway and pods)`, 'SubnetLen');
+    if (subnetLen < network.prefix + 2) {
+      throw new InvalidConfigError(
+        `SubnetLen /${subnetLen} does not fit Network ${formatCidr(network)} at least four times: use /${network.prefix + 2} or longer`, 'SubnetLen');
+    }
+  } else {
+    if (network.prefix > 28) {
+      throw new InvalidConfigError(`Network ${formatCidr(network)} is too small: the minimum useful network prefix is /28`, 'Network');
+    }
+    subnetLen = network.prefix <= 22 ? 24 : network.prefix + 2;
+  }
+
+  const size = sizeOf(subnetLen);
+  const mask = maskOf(subnetLen);
+  const subnetMin = raw.SubnetMin ? field('SubnetMin', () => parseIp(raw.SubnetMin!)) : (network.ip + size) >>> 0;
+  const subnetMax = raw.SubnetMax ? field('SubnetMax', () => parseIp(raw.SubnetMax!)) : (network.ip + sizeOf(network.prefix) - size) >>> 0;
+  for (const [name, v] of [['SubnetMin', subnetMin], ['SubnetMax', subnetMax]] as const) {
+    if (!contains(network, v)) throw new InvalidConfigError(`${name} ${formatIp(v)} is not in Network ${formatCidr(network)}`, name);
+    if (((v & mask) >>> 0) !== v) {
+      throw new InvalidConfigError(`${name} ${formatIp(v)} is not on a /${subnetLen} boundary: use ${formatIp((v & mask) >>> 0)}`, name);
+    }
+  }
+  if (subnetMin > subnetMax) {
+    throw new InvalidConfigError(`SubnetMin ${formatIp(subnetMin)} is after SubnetMax ${formatIp(subnetMax)}: swap them`, 'SubnetMin');
+  }
+
+  const backend = (raw.Backend ?? {}) as Record<string, unknown>;
+  // flannel: no Backend at all means udp (pkg/subnet/config.go parseBackendType).
+  const type = raw.Backend === undefined ? 'udp' : backend['Type'];
+  if (typeof type !== 'string' || !(BACKEND_TYPES as readonly string[]).includes(type)) {
+    throw new InvalidConfigError(
+      `Backend.Type ${JSON.stringify(type ?? null)} is not supported: use one of ${BACKEND_TYPES.join(', ')}`, 'Backend.Type');
+  }
+  const unknownFields = Object.keys(raw).filter((k) => !KNOWN_FIELDS.has(k));
+  return { network, subnetLen, subnetMin, subnetMax, backendType: type as BackendType, backend, unknownFields };
+}

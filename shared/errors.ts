@@ -1,0 +1,107 @@
+/**
+ * Error classes shared by the daemon and the plugin. Callers branch on `code`, `retryable` or
+ * `instanceof`, never on message text. The CNI numeric codes are assigned in one place only:
+ * shared/cni/cni-error.ts.
+ */
+export abstract class AppError extends Error {
+  abstract readonly code: string;
+  /** True when the same request may succeed later without any change (etcd or daemon away). */
+  readonly retryable: boolean = false;
+  /** A short suggestion for the operator, printed next to the message. */
+  readonly hint?: string;
+
+  constructor(message: string, opts: { cause?: unknown; hint?: string } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    if (opts.hint !== undefined) this.hint = opts.hint;
+  }
+}
+
+/** A configuration (etcd network config, plugin conflist, daemon options) is invalid. */
+export class InvalidConfigError extends AppError {
+  readonly code = 'ERR_CONFIG_INVALID';
+  constructor(message: string, readonly field?: string, opts: { cause?: unknown; hint?: string } = {}) {
+    super(message, opts);
+  }
+}
+
+/** A string is not a valid IPv4 address or CIDR. */
+export class InvalidCidrError extends AppError {
+  readonly code = 'ERR_IP_INVALID';
+}
+
+/** Input could not be decoded (bad JSON). */
+export class DecodeError extends AppError {
+  readonly code = 'ERR_DECODE';
+}
+
+/** Every subnet between SubnetMin and SubnetMax is leased. */
+export class SubnetExhaustedError extends AppError {
+  readonly code = 'ERR_SUBNET_EXHAUSTED';
+  override readonly retryable = true;
+}
+
+/** A create-if-absent transaction lost a race: the subnet key already exists. */
+export class SubnetTakenError extends AppError {
+  readonly code = 'ERR_SUBNET_TAKEN';
+}
+
+/** Another live lease advertises our PublicIP with a different subnet. */
+export class PublicIpConflictError extends AppError {
+  readonly code = 'ERR_PUBLIC_IP_CONFLICT';
+}
+
+/** The etcd cluster cannot be reached right now. */
+export class EtcdUnavailableError extends AppError {
+  readonly code = 'ERR_ETCD_UNAVAILABLE';
+  override readonly retryable = true;
+}
+
+/** The daemon's socket cannot be reached, or it is not ready. */
+export class DaemonUnavailableError extends AppError {
+  readonly code = 'ERR_DAEMON_UNAVAILABLE';
+  override readonly retryable = true;
+}
+
+/** The pod address range of this host is used up. */
+export class AddressExhaustedError extends AppError {
+  readonly code = 'ERR_IPAM_EXHAUSTED';
+}
+
+/** A kernel operation (an `ip` command) failed. */
+export class KernelError extends AppError {
+  readonly code = 'ERR_KERNEL';
+}
+
+/** A link does not exist. */
+export class LinkNotFoundError extends AppError {
+  readonly code = 'ERR_LINK_NOT_FOUND';
+}
+
+/** The network namespace path does not exist. */
+export class NsPathNotExistError extends AppError {
+  readonly code = 'ERR_NETNS_NOT_EXIST';
+}
+
+/** The path exists but is not a network namespace. */
+export class NsPathNotNetnsError extends AppError {
+  readonly code = 'ERR_NETNS_NOT_NETNS';
+}
+
+/** The daemon answered a request with an error of its own. */
+export class RemoteError extends AppError {
+  constructor(readonly code: string, message: string, override readonly retryable: boolean) {
+    super(message);
+  }
+}
+
+/** Renders an error and its cause chain as one line. */
+export function describeError(e: unknown): string {
+  const parts: string[] = [];
+  let cur: unknown = e;
+  for (let depth = 0; cur !== undefined && cur !== null && depth < 5; depth++) {
+    parts.push(cur instanceof Error ? cur.message : String(cur));
+    cur = cur instanceof Error ? (cur as Error & { cause?: unknown }).cause : undefined;
+  }
+  return parts.join(': ');
+}

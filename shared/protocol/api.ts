@@ -1,0 +1,80 @@
+/**
+ * The daemon's local API: HTTP/1.1 + JSON over a Unix socket (so `curl --unix-socket` works).
+ * Both sides import these shapes; the daemon validates every request body with ajv.
+ */
+
+/** Default socket path (twilld --socket, plugin "socket"). */
+export const DEFAULT_SOCKET_PATH = '/run/twill/twilld.sock';
+/** Requests larger than this are refused (413). */
+export const MAX_REQUEST_BYTES = 64 * 1024;
+
+/** GET /v1/lease */
+export interface LeaseInfo {
+  network: string;
+  subnet: string;
+  gateway: string;
+  mtu: number;
+  backendType: string;
+  publicIp: string;
+  ipMasq: boolean;
+}
+
+/** One pod attachment: what CNI keys everything by. */
+export interface Attachment {
+  containerID: string;
+  ifName: string;
+}
+
+/** POST /v1/ipam/allocate → AllocateResponse */
+export type AllocateRequest = Attachment;
+export interface AllocateResponse {
+  /** "10.5.34.7/24" */
+  address: string;
+  gateway: string;
+  lease: LeaseInfo;
+}
+
+/** POST /v1/ipam/release (unknown attachments are success) */
+export type ReleaseRequest = Attachment;
+
+/** POST /v1/ipam/gc: release every allocation not in `valid` */
+export interface GcRequest {
+  valid: Attachment[];
+}
+export interface GcResponse {
+  released: Array<Attachment & { address: string }>;
+}
+
+/** GET /v1/ipam/allocations */
+export interface AllocationEntry extends Attachment {
+  address: string;
+}
+
+/** GET /v1/healthz */
+export interface HealthResponse {
+  ok: boolean;
+  free: number;
+  total: number;
+}
+
+/** Every error answer. */
+export interface ErrorBody {
+  error: { code: string; message: string; retryable: boolean };
+}
+
+export const attachmentSchema = {
+  type: 'object',
+  properties: {
+    containerID: { type: 'string', minLength: 1, maxLength: 512 },
+    ifName: { type: 'string', minLength: 1, maxLength: 15 },
+  },
+  required: ['containerID', 'ifName'],
+  additionalProperties: false,
+} as const;
+
+export const gcSchema = {
+  type: 'object',
+  properties: { valid: { type: 'array', items: attachmentSchema, maxItems: 100000 } },
+  required: ['valid'],
+  additionalProperties: false,
+} as const;
