@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { NetConfig } from '../shared/config/net-config.js';
 import { AppError, describeError } from '../shared/errors.js';
 import { cidrEquals, formatCidr, formatIp, gatewayOf } from '../shared/ip/cidr.js';
-import type { Attachment, GcRequest, LeaseInfo } from '../shared/protocol/api.js';
+import type { AllocateRequest, Attachment, GcRequest, LeaseInfo } from '../shared/protocol/api.js';
 import { readPendingReleases } from '../shared/protocol/pending-release.js';
 import { ApiServer } from './api/api-server.js';
 import type { Backend, ExternalInterface } from './backend/backend.js';
@@ -131,8 +131,9 @@ export class Daemon {
         const free = ipam.capacity - ipam.used;
         return { ok: this.lease !== null, body: { ok: this.lease !== null, free, total: ipam.capacity } };
       },
-      allocate: (a: Attachment) => {
-        const ip = this.ipam!.allocate(a);
+      allocate: (r: AllocateRequest) => {
+        const a = { containerID: r.containerID, ifName: r.ifName };
+        const ip = this.ipam!.allocate(a, r.ip);
         this.log.info({ containerID: a.containerID, ifName: a.ifName, address: formatIp(ip) }, 'address allocated');
         return { address: this.ipam!.addressText(ip), gateway: formatIp(gatewayOf(this.lease!.subnet)), lease: this.leaseInfo() };
       },

@@ -68,6 +68,11 @@ export class AddressExhaustedError extends AppError {
   readonly code = 'ERR_IPAM_EXHAUSTED';
 }
 
+/** A requested pod address is outside this host's subnet or taken. */
+export class AddressUnavailableError extends AppError {
+  readonly code = 'ERR_IPAM_UNAVAILABLE';
+}
+
 /** A kernel operation (an `ip` command) failed. */
 export class KernelError extends AppError {
   readonly code = 'ERR_KERNEL';

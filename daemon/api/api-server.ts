@@ -7,20 +7,21 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { dirname } from 'node:path';
 import { ajv } from '../../shared/config/ajv.js';
 import { AppError } from '../../shared/errors.js';
-import { attachmentSchema, gcSchema, MAX_REQUEST_BYTES, type Attachment, type GcRequest } from '../../shared/protocol/api.js';
+import { allocateSchema, attachmentSchema, gcSchema, MAX_REQUEST_BYTES, type AllocateRequest, type Attachment, type GcRequest } from '../../shared/protocol/api.js';
 import type { Logger } from '../logger.js';
 
 /** What the API needs from the daemon. */
 export interface ApiHandlers {
   lease(): unknown;
   health(): { ok: boolean; body: unknown };
-  allocate(a: Attachment): unknown;
+  allocate(a: AllocateRequest): unknown;
   release(a: Attachment): unknown;
   gc(r: GcRequest): unknown;
   allocations(): unknown;
 }
 
 const validateAttachment = ajv.compile<Attachment>(attachmentSchema);
+const validateAllocate = ajv.compile<AllocateRequest>(allocateSchema);
 const validateGc = ajv.compile<GcRequest>(gcSchema);
 
 class HttpError extends Error {
@@ -78,7 +79,7 @@ export class ApiServer {
         return { status: r.ok ? 200 : 503, body: r.body };
       }
       case 'GET /v1/ipam/allocations': return { status: 200, body: this.h.allocations() };
-      case 'POST /v1/ipam/allocate': return { status: 200, body: this.h.allocate(check(validateAttachment, await readBody(req))) };
+      case 'POST /v1/ipam/allocate': return { status: 200, body: this.h.allocate(check(validateAllocate, await readBody(req))) };
       case 'POST /v1/ipam/release': return { status: 200, body: this.h.release(check(validateAttachment, await readBody(req))) };
       case 'POST /v1/ipam/gc': return { status: 200, body: this.h.gc(check(validateGc, await readBody(req))) };
       default: throw new HttpError(404, 'ERR_API_NOT_FOUND', `no such endpoint: ${key}`);

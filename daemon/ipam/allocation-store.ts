@@ -8,7 +8,7 @@
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { AddressExhaustedError } from '../../shared/errors.js';
+import { AddressExhaustedError, AddressUnavailableError } from '../../shared/errors.js';
 import { type Cidr, formatCidr, formatIp, gatewayOf, lastOf, networkOf, parseIp, subnetKeyOf } from '../../shared/ip/cidr.js';
 import type { AllocationEntry, Attachment } from '../../shared/protocol/api.js';
 
@@ -89,29 +89,55 @@ export class AllocationStore {
     return this.byIp.size;
   }
 
-  /** The address for an attachment: the existing one, or the next free one (persisted first). */
-  allocate(a: Attachment): number {
+  /**
+   * The address for an attachment: the existing one, the requested one, or the next free one
+   * (persisted before it is returned).
+   */
+  allocate(a: Attachment, requested?: string): number {
     const existing = this.byKey.get(AllocationStore.key(a));
+    if (requested !== undefined) return this.allocateRequested(a, requested, existing);
     if (existing !== undefined) return existing;
     const n = this.capacity;
     for (let i = 1; i <= n; i++) {
       const ip = this.first + ((this.last - this.first + i) % n);
       if (this.byIp.has(ip)) continue;
-      this.byIp.set(ip, { containerID: a.containerID, ifName: a.ifName });
-      this.byKey.set(AllocationStore.key(a), ip);
+      this.take(a, ip);
       this.last = ip;
-      try {
-        this.persist();
-      } catch (e) {
-        this.byIp.delete(ip);
-        this.byKey.delete(AllocationStore.key(a));
-        throw e;
-      }
       return ip;
     }
     throw new AddressExhaustedError(`no free pod address in ${formatCidr(this.subnet)}: all ${n} addresses are allocated`, {
       hint: 'delete unused pods, or run CNI GC to release leaked addresses',
     });
+  }
+
+  private take(a: Attachment, ip: number): void {
+    this.byIp.set(ip, { containerID: a.containerID, ifName: a.ifName });
+    this.byKey.set(AllocationStore.key(a), ip);
+    try {
+      this.persist();
+    } catch (e) {
+      this.byIp.delete(ip);
+      this.byKey.delete(AllocationStore.key(a));
+      throw e;
+    }
+  }
+
+  private allocateRequested(a: Attachment, requested: string, existing: number | undefined): number {
+    let ip: number;
+    try {
+      ip = parseIp(requested);
+    } catch (e) {
+      throw new AddressUnavailableError(`requested address ${JSON.stringify(requested)} is not an IPv4 address`, { cause: e });
+    }
+    if (existing === ip) return ip;
+    if (existing !== undefined) throw new AddressUnavailableError(`${a.containerID}/${a.ifName} already has ${formatIp(existing)}, not ${requested}`);
+    if (ip < this.first || ip > this.final) {
+      throw new AddressUnavailableError(`requested address ${requested} is not a pod address of this host's subnet ${formatCidr(this.subnet)} (${formatIp(this.first)}-${formatIp(this.final)})`);
+    }
+    const holder = this.byIp.get(ip);
+    if (holder) throw new AddressUnavailableError(`requested address ${requested} is already allocated to ${holder.containerID}/${holder.ifName}`);
+    this.take(a, ip);
+    return ip;
   }
 
   /** Releases an attachment's address; unknown attachments are fine. Returns the address or null. */

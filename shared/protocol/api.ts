@@ -25,8 +25,10 @@ export interface Attachment {
   ifName: string;
 }
 
-/** POST /v1/ipam/allocate → AllocateResponse */
-export type AllocateRequest = Attachment;
+/** POST /v1/ipam/allocate → AllocateResponse; `ip` asks for one address (runtimeConfig.ips, IP=). */
+export interface AllocateRequest extends Attachment {
+  ip?: string;
+}
 export interface AllocateResponse {
   /** "10.5.34.7/24" */
   address: string;
@@ -68,6 +70,13 @@ export const attachmentSchema = {
     containerID: { type: 'string', minLength: 1, maxLength: 512 },
     ifName: { type: 'string', minLength: 1, maxLength: 15 },
   },
+  required: ['containerID', 'ifName'],
+  additionalProperties: false,
+} as const;
+
+export const allocateSchema = {
+  type: 'object',
+  properties: { ...attachmentSchema.properties, ip: { type: 'string', maxLength: 15 } },
   required: ['containerID', 'ifName'],
   additionalProperties: false,
 } as const;

@@ -1,0 +1,70 @@
+/**
+ * ADD: address from the daemon → bridge → veth pair → pod address and routes → forwarding on.
+ * Every step that changed something pushes its undo; any failure runs the undos in reverse, so a
+ * failed ADD leaves no veth and no allocation behind.
+ */
+import { CNI_ERR, CniError } from '../shared/cni/cni-error.js';
+import { convertResult, parsePrevResult } from '../shared/cni/convert.js';
+import type { CniResult } from '../shared/cni/types.js';
+import { KernelError } from '../shared/errors.js';
+import { parseCidr } from '../shared/ip/cidr.js';
+import type { AllocateResponse } from '../shared/protocol/api.js';
+import { DaemonClient } from './daemon-client.js';
+import { configurePod, createVeth, deleteLink, enableIpForward, ensureBridge, hostVethName, randomMac, readLink } from './links.js';
+import { assertNetns } from './netns.js';
+import { attachmentArgs } from './plugin-conf.js';
+import type { CmdArgs } from './skel.js';
+
+export async function cmdAdd(a: CmdArgs): Promise<Record<string, unknown>> {
+  const conf = a.conf;
+  const want = attachmentArgs(conf, a.args);
+  assertNetns(a.netns);
+  const client = new DaemonClient(conf.socket);
+  const undo: Array<() => Promise<unknown>> = [];
+  const attachment = { containerID: a.containerID, ifName: a.ifName };
+  try {
+    const alloc = await client.call<AllocateResponse>('POST', '/v1/ipam/allocate', want.ip ? { ...attachment, ip: want.ip } : attachment);
+    undo.push(() => client.call('POST', '/v1/ipam/release', attachment));
+    const lease = alloc.lease;
+    const mtu = conf.mtu || lease.mtu;
+    const bridge = await ensureBridge(conf.bridge, alloc.gateway, parseCidr(lease.subnet), parseCidr(lease.network), mtu, conf.promiscMode);
+
+    const hostName = hostVethName(a.containerID, a.ifName);
+    const hostMac = randomMac();
+    const podMac = want.mac ?? randomMac();
+    const veth = { hostName, hostMac, ifName: a.ifName, podMac, mtu, netns: a.netns, bridge: conf.bridge, hairpin: conf.hairpinMode };
+    try {
+      await createVeth(veth);
+    } catch (e) {
+      if (!(e instanceof KernelError) || !/File exists/.test(e.message)) throw e;
+      if (!(await readLink(hostName))) throw new CniError(CNI_ERR.IFACE_EXISTS, `interface ${a.ifName} already exists in ${a.netns}`);
+      // A host veth of this very attachment survived an interrupted ADD: replace it.
+      await deleteLink(hostName);
+      await createVeth(veth);
+    }
+    undo.push(() => deleteLink(hostName));
+
+    const routes = conf.isDefaultGateway ? [{ dst: '0.0.0.0/0', gw: alloc.gateway }] : [{ dst: lease.network, gw: alloc.gateway }];
+    await configurePod(a.netns, a.ifName, alloc.address, routes);
+    enableIpForward();
+
+    const prev = conf.prevResult ? parsePrevResult(conf.prevResult) : { cniVersion: conf.cniVersion };
+    const base = prev.interfaces?.length ?? 0;
+    const result: CniResult = {
+      cniVersion: conf.cniVersion,
+      interfaces: [
+        ...(prev.interfaces ?? []),
+        { name: conf.bridge, ...(bridge.address ? { mac: bridge.address } : {}) },
+        { name: hostName, mac: hostMac },
+        { name: a.ifName, mac: podMac, mtu, sandbox: a.netns },
+      ],
+      ips: [...(prev.ips ?? []), { address: alloc.address, gateway: alloc.gateway, interface: base + 2 }],
+      routes: [...(prev.routes ?? []), ...routes.map((r) => ({ dst: r.dst, gw: r.gw }))],
+      dns: prev.dns ?? {},
+    };
+    return convertResult(result, conf.cniVersion);
+  } catch (e) {
+    for (const u of undo.reverse()) await u().catch(() => undefined);
+    throw e;
+  }
+}
