@@ -1,0 +1,8 @@
+/** Paths of the built executables, from dist/test/helpers. */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const PLUGIN_BIN = process.env['TWILL_PLUGIN_BIN'] ?? join(DIST, 'bin', 'twill');
+export const DAEMON_BIN = process.env['TWILL_DAEMON_BIN'] ?? join(DIST, 'bin', 'twilld');
+export const REF_PLUGINS = '/usr/lib/cni';

@@ -1,0 +1,23 @@
+/**
+ * Observes the source address a packet arrives with: a one-shot UDP receiver in one namespace and
+ * a sender in another (both `node` processes started with argument arrays).
+ */
+import { spawn } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
+import { sh } from './netns.js';
+
+const RECEIVER = `const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>{process.stdout.write(r.address);process.exit(0)});s.bind(+process.argv[2],process.argv[1]);setTimeout(()=>process.exit(3),8000)`;
+const SENDER = `const s=require('dgram').createSocket('udp4');let n=0;const t=setInterval(()=>{s.send('x',+process.argv[2],process.argv[1]);if(++n>=20){clearInterval(t);s.close()}},50)`;
+
+/** Returns the source address seen by `toNs` at `toIp:port` for datagrams sent from `fromNs`. */
+export async function observedSource(fromNs: string, toNs: string, toIp: string, port = 40999): Promise<string> {
+  const recv = spawn('ip', ['netns', 'exec', toNs, process.execPath, '-e', RECEIVER, toIp, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  recv.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  const done = new Promise<number | null>((r) => recv.on('exit', (c) => r(c)));
+  await delay(300);
+  sh('ip', ['netns', 'exec', fromNs, process.execPath, '-e', SENDER, toIp, String(port)]);
+  const code = await done;
+  if (code !== 0) throw new Error(`no datagram arrived at ${toIp}:${port} (receiver exit ${code})`);
+  return out.trim();
+}

@@ -1,0 +1,284 @@
+/**
+ * The multi-host lab: an underlay bridge inside a lab namespace (which also plays "outside" and
+ * the router between underlay subnets, and runs etcd), N host namespaces on it, one twilld per
+ * host, and pods made by the real plugin exactly as a runtime would. Everything lives in
+ * namespaces named tw-<id>-*; destroy() (also run at exit) removes them and stops every process
+ * it started, by PID. Nothing touches the root network namespace.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { EtcdServer } from '../helpers/etcd.js';
+import { createNetns, deleteNetns, ipIn, netnsPath, sh, uniqueId } from '../helpers/netns.js';
+import { DAEMON_BIN } from '../helpers/paths.js';
+import { cniEnv, runPlugin, type PluginRun } from '../helpers/run-plugin.js';
+
+export const UNDERLAY_GW = '10.199.0.254';
+export const UNDERLAY_GW2 = '10.199.1.254';
+export const ETCD_PORT = 2379;
+
+export interface LabOptions {
+  hosts: number;
+  /** The network config written to etcd (as plain etcdctl would). */
+  netConf: Record<string, unknown>;
+  /** 1-based host numbers placed on the second underlay subnet (10.199.1.0/24, routed). */
+  routedHosts?: number[];
+  id?: string;
+  /** Extra daemon flags for every host. */
+  daemonArgs?: string[];
+}
+
+export interface LabHost {
+  n: number;
+  ns: string;
+  ip: string;
+  dir: string;
+  socket: string;
+  subnetFile: string;
+  dataDir: string;
+  log: string;
+  daemon: ChildProcess | null;
+}
+
+export interface LabPod {
+  host: LabHost;
+  ns: string;
+  containerID: string;
+  ifName: string;
+  ip: string;
+  result: Record<string, unknown>;
+}
+
+const labs = new Set<Lab>();
+process.on('exit', () => {
+  for (const l of labs) l.destroySync();
+});
+
+export class Lab {
+  readonly id: string;
+  readonly dir: string;
+  readonly underlay: string;
+  readonly hosts: LabHost[] = [];
+  readonly pods: LabPod[] = [];
+  etcd!: EtcdServer;
+  private podSeq = 0;
+
+  private constructor(readonly opts: LabOptions) {
+    this.id = opts.id ?? uniqueId();
+    this.dir = mkdtempSync(join(tmpdir(), `twill-lab-${this.id}-`));
+    this.underlay = `tw-${this.id}-u`;
+  }
+
+  get etcdEndpoint(): string {
+    return `http://${UNDERLAY_GW}:${ETCD_PORT}`;
+  }
+
+  /** Builds the namespaces and etcd, and writes the network config. Daemons are started separately. */
+  static async create(opts: LabOptions): Promise<Lab> {
+    const lab = new Lab(opts);
+    labs.add(lab);
+    try {
+      await lab.build();
+    } catch (e) {
+      await lab.destroy();
+      throw e;
+    }
+    return lab;
+  }
+
+  private async build(): Promise<void> {
+    const u = createNetns(this.underlay);
+    ipIn(u, 'link', 'add', 'br0', 'type', 'bridge');
+    ipIn(u, 'addr', 'add', `${UNDERLAY_GW}/24`, 'dev', 'br0');
+    ipIn(u, 'addr', 'add', `${UNDERLAY_GW2}/24`, 'dev', 'br0');
+    ipIn(u, 'link', 'set', 'br0', 'up');
+    sh('ip', ['netns', 'exec', u, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    for (let n = 1; n <= this.opts.hosts; n++) this.addHost(n);
+    this.etcd = await EtcdServer.start({ netns: u, host: UNDERLAY_GW, clientPort: ETCD_PORT, peerPort: ETCD_PORT + 1, dataDir: join(this.dir, 'etcd') });
+    this.etcd.ctl('put', '/coreos.com/network/config', JSON.stringify(this.opts.netConf));
+  }
+
+  private addHost(n: number): LabHost {
+    const ns = createNetns(`tw-${this.id}-h${n}`);
+    const routed = (this.opts.routedHosts ?? []).includes(n);
+    const ip = routed ? `10.199.1.${n}` : `10.199.0.${n}`;
+    ipIn(this.underlay, 'link', 'add', `u${n}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+    ipIn(this.underlay, 'link', 'set', `u${n}`, 'master', 'br0', 'up');
+    ipIn(ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0');
+    ipIn(ns, 'link', 'set', 'eth0', 'up');
+    ipIn(ns, 'route', 'add', 'default', 'via', routed ? UNDERLAY_GW2 : UNDERLAY_GW);
+    const dir = join(this.dir, `h${n}`);
+    mkdirSync(dir, { recursive: true });
+    const h: LabHost = { n, ns, ip, dir, socket: join(dir, 'twilld.sock'), subnetFile: join(dir, 'subnet.env'), dataDir: join(dir, 'data'), log: join(dir, 'twilld.log'), daemon: null };
+    this.hosts.push(h);
+    return h;
+  }
+
+  host(n: number): LabHost {
+    const h = this.hosts.find((x) => x.n === n);
+    if (!h) throw new Error(`no host ${n}`);
+    return h;
+  }
+
+  /** Starts twilld in a host and waits until it reports ready. */
+  async startDaemon(h: LabHost, extraArgs: string[] = [], waitReady = true): Promise<void> {
+    if (h.daemon && h.daemon.exitCode === null) throw new Error(`daemon on h${h.n} already running`);
+    const args = ['netns', 'exec', h.ns, DAEMON_BIN, '--etcd-endpoints', this.etcdEndpoint, '--iface', 'eth0', '--subnet-file', h.subnetFile,
+      '--socket', h.socket, '--data-dir', h.dataDir, ...(this.opts.daemonArgs ?? []), ...extraArgs];
+    appendFileSync(h.log, `--- start ${new Date().toISOString()} ${args.slice(3).join(' ')}\n`);
+    const child = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr!.on('data', (b: Buffer) => appendFileSync(h.log, b));
+    h.daemon = child;
+    if (waitReady) await this.waitReady(h);
+  }
+
+  /** Waits for the "ready" log line of the current run and a working socket. */
+  async waitReady(h: LabHost, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (h.daemon?.exitCode !== null && h.daemon?.exitCode !== undefined) throw new Error(`twilld on h${h.n} exited ${h.daemon.exitCode}:\n${this.logTail(h)}`);
+      const text = readFileSync(h.log, 'utf8');
+      const run = text.slice(text.lastIndexOf('--- start'));
+      if (run.includes('"msg":"ready"') && existsSync(h.socket)) return;
+      await delay(50);
+    }
+    throw new Error(`twilld on h${h.n} not ready:\n${this.logTail(h)}`);
+  }
+
+  logTail(h: LabHost, lines = 30): string {
+    try {
+      return readFileSync(h.log, 'utf8').split('\n').slice(-lines).join('\n');
+    } catch {
+      return '';
+    }
+  }
+
+  /** Stops a host's daemon by PID (SIGTERM, or the given signal) and waits for it to exit. */
+  async stopDaemon(h: LabHost, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const c = h.daemon;
+    h.daemon = null;
+    if (!c || c.exitCode !== null) return c?.exitCode ?? null;
+    const exited = new Promise<number | null>((r) => c.once('exit', (code) => r(code)));
+    c.kill(signal);
+    const t = setTimeout(() => c.kill('SIGKILL'), 15_000);
+    const code = await exited;
+    clearTimeout(t);
+    return code;
+  }
+
+  async startAll(): Promise<void> {
+    await Promise.all(this.hosts.map((h) => this.startDaemon(h)));
+  }
+
+  /** GET on a host's API socket. */
+  api<T>(h: LabHost, path: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: h.socket, path, method: 'GET' }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString()) as T);
+          } catch (e) {
+            reject(e);
+          }
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  /** The plugin config a runtime would pass for this host. */
+  pluginConf(h: LabHost, cniVersion = '1.1.0', extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return { cniVersion, name: 'twill-lab', type: 'twill', socket: h.socket, dataDir: h.dataDir, ...extra };
+  }
+
+  /** Runs the plugin in a host. */
+  plugin(h: LabHost, command: string, conf: Record<string, unknown>, o: { containerID?: string; netns?: string; ifName?: string; args?: string } = {}): Promise<PluginRun> {
+    return runPlugin({ hostNs: h.ns, env: cniEnv(command, o), stdin: JSON.stringify(conf) });
+  }
+
+  /** Creates a pod namespace and ADDs it through the plugin. */
+  async addPod(h: LabHost, o: { cniVersion?: string; conf?: Record<string, unknown> } = {}): Promise<LabPod> {
+    const seq = ++this.podSeq;
+    const ns = createNetns(`tw-${this.id}-h${h.n}p${seq}`);
+    const containerID = `pod-${this.id}-${h.n}-${seq}`;
+    const r = await this.plugin(h, 'ADD', this.pluginConf(h, o.cniVersion, o.conf), { containerID, netns: netnsPath(ns), ifName: 'eth0' });
+    if (r.code !== 0 || !r.json) {
+      deleteNetns(ns);
+      throw new Error(`ADD on h${h.n} failed (${r.code}): ${r.stdout} ${r.stderr}`);
+    }
+    const ips = r.json['ips'] as Array<{ address: string }>;
+    const pod: LabPod = { host: h, ns, containerID, ifName: 'eth0', ip: ips[0]!.address.split('/')[0]!, result: r.json };
+    this.pods.push(pod);
+    return pod;
+  }
+
+  /** DELs a pod through the plugin and removes its namespace. */
+  async delPod(p: LabPod): Promise<PluginRun> {
+    const r = await this.plugin(p.host, 'DEL', this.pluginConf(p.host), { containerID: p.containerID, netns: netnsPath(p.ns), ifName: p.ifName });
+    deleteNetns(p.ns);
+    this.pods.splice(this.pods.indexOf(p), 1);
+    return r;
+  }
+
+  /** One ping from a pod (or any lab namespace) to an address; true on a reply. */
+  ping(fromNs: string, to: string, opts: { count?: number; waitS?: number } = {}): boolean {
+    try {
+      sh('ip', ['netns', 'exec', fromNs, 'ping', '-n', '-q', '-c', String(opts.count ?? 1), '-W', String(opts.waitS ?? 1), to]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Pings until it answers or the deadline passes. */
+  async pingEventually(fromNs: string, to: string, timeoutMs = 10_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.ping(fromNs, to)) return true;
+      await delay(100);
+    }
+    return false;
+  }
+
+  /** Reads a host's subnet file as a map. */
+  subnetEnv(h: LabHost): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const line of readFileSync(h.subnetFile, 'utf8').split('\n')) {
+      const i = line.indexOf('=');
+      if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
+    }
+    return out;
+  }
+
+  writeFile(name: string, text: string): string {
+    const p = join(this.dir, name);
+    writeFileSync(p, text);
+    return p;
+  }
+
+  /** Stops every daemon and etcd, deletes every namespace and the temp dir. */
+  async destroy(): Promise<void> {
+    await Promise.all(this.hosts.map((h) => this.stopDaemon(h).catch(() => undefined)));
+    await this.etcd?.stopProcess().catch(() => undefined);
+    this.destroySync();
+  }
+
+  /** The synchronous part of destroy (also used at process exit). */
+  destroySync(): void {
+    for (const h of this.hosts) {
+      if (h.daemon && h.daemon.exitCode === null) h.daemon.kill('SIGKILL');
+    }
+    this.etcd?.killSync();
+    for (const p of this.pods) deleteNetns(p.ns);
+    for (const h of this.hosts) deleteNetns(h.ns);
+    deleteNetns(this.underlay);
+    rmSync(this.dir, { recursive: true, force: true });
+    labs.delete(this);
+  }
+}
