@@ -21,6 +21,8 @@ export class MemorySubnetRegistry implements SubnetRegistry {
   private revision = 1n;
   private nextLeaseId = 100;
   private readonly listeners = new Set<(b: RegistryWatchBatch | Error) => void>();
+  /** Every change, so a watch can start from a past revision as etcd's does. */
+  private readonly history: RegistryWatchBatch[] = [];
   /** Number of create calls, to observe retries in tests. */
   creates = 0;
 
@@ -61,7 +63,9 @@ export class MemorySubnetRegistry implements SubnetRegistry {
 
   private emit(events: RegistryEvent[]): void {
     this.revision++;
-    for (const l of this.listeners) l({ events, revision: this.revision });
+    const batch = { events, revision: this.revision };
+    this.history.push(batch);
+    for (const l of this.listeners) l(batch);
   }
 
   /** Breaks every open watch, as a disconnect or a compaction would. */
@@ -105,8 +109,7 @@ export class MemorySubnetRegistry implements SubnetRegistry {
   }
 
   async *watchLeases(afterRevision: bigint, signal: AbortSignal): AsyncIterable<RegistryWatchBatch> {
-    void afterRevision; // changes are delivered from now on; snapshots and watches share one event loop turn
-    const queue: Array<RegistryWatchBatch | Error> = [];
+    const queue: Array<RegistryWatchBatch | Error> = this.history.filter((b) => b.revision > afterRevision);
     let wake: (() => void) | null = null;
     const listener = (b: RegistryWatchBatch | Error): void => {
       queue.push(b);

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LeaseWatcher, type LeaseEvent } from '../../daemon/subnet/lease-watcher.js';
+import { MemorySubnetRegistry } from '../../daemon/subnet/memory-registry.js';
+import { parseNetConfig } from '../../shared/config/net-config.js';
+import { formatCidr, parseCidr } from '../../shared/ip/cidr.js';
+import { testLogger } from '../helpers/log.js';
+
+const cfg = parseNetConfig('{"Network":"10.5.0.0/16","Backend":{"Type":"vxlan"}}');
+const v = (ip: string) => JSON.stringify({ PublicIP: ip, BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: '02:00:00:00:00:01' } });
+
+async function collect(it: AsyncIterator<LeaseEvent[]>): Promise<string[]> {
+  const r = await it.next();
+  return (r.value as LeaseEvent[]).map((e) => `${e.type} ${formatCidr(e.lease.subnet)}`);
+}
+
+describe('LeaseWatcher', () => {
+  it('turns puts and deletes into added/changed/removed events, skipping hostile values', async () => {
+    const reg = new MemorySubnetRegistry();
+    reg.putRaw('10.5.1.0-24', v('192.168.0.1'));
+    const lines: Array<Record<string, unknown>> = [];
+    const w = new LeaseWatcher(reg, cfg, testLogger(lines));
+    const ac = new AbortController();
+    const it = w.watch(ac.signal)[Symbol.asyncIterator]();
+    assert.deepEqual(await collect(it), ['added 10.5.1.0/24']);
+    reg.putRaw('10.5.2.0-24', v('192.168.0.2'));
+    assert.deepEqual(await collect(it), ['added 10.5.2.0/24']);
+    reg.putRaw('10.5.2.0-24', v('192.168.0.22'));
+    assert.deepEqual(await collect(it), ['changed 10.5.2.0/24']);
+    reg.putRaw('10.5.3.0-24', '{not json');
+    reg.putRaw('10.6.3.0-24', v('192.168.0.3'));
+    reg.putRaw('10.5.4.0-24', v('192.168.0.4'));
+    assert.deepEqual(await collect(it), ['added 10.5.4.0/24']);
+    assert.equal(lines.filter((l) => l['msg'] === 'lease skipped').length, 2);
+    reg.putRaw('10.5.2.0-24', '{"PublicIP":"not-an-ip"}');
+    assert.deepEqual(await collect(it), ['removed 10.5.2.0/24']);
+    await reg.deleteLease(parseCidr('10.5.1.0/24'));
+    assert.deepEqual(await collect(it), ['removed 10.5.1.0/24']);
+    ac.abort();
+    await it.next();
+  });
+  it('resyncs from a fresh snapshot after a broken watch, emitting only the difference', async () => {
+    const reg = new MemorySubnetRegistry();
+    reg.putRaw('10.5.1.0-24', v('192.168.0.1'));
+    reg.putRaw('10.5.2.0-24', v('192.168.0.2'));
+    const w = new LeaseWatcher(reg, cfg, testLogger());
+    const ac = new AbortController();
+    const it = w.watch(ac.signal)[Symbol.asyncIterator]();
+    assert.equal((await collect(it)).length, 2);
+    const next = it.next();
+    await new Promise((r) => setTimeout(r, 10));
+    reg.breakWatches('compacted');
+    // Changes made while the watch is broken are found by the resync snapshot.
+    await reg.deleteLease(parseCidr('10.5.1.0/24'));
+    reg.putRaw('10.5.3.0-24', v('192.168.0.3'));
+    const got = ((await next).value as LeaseEvent[]).map((e) => `${e.type} ${formatCidr(e.lease.subnet)}`).sort();
+    assert.deepEqual(got, ['added 10.5.3.0/24', 'removed 10.5.1.0/24']);
+    assert.deepEqual(w.leases().map((l) => formatCidr(l.subnet)).sort(), ['10.5.2.0/24', '10.5.3.0/24']);
+    ac.abort();
+    await it.next();
+  });
+});
