@@ -29,7 +29,7 @@ export function castEtcdError(e: unknown, what: string): Error {
   if (e instanceof AppError) return e;
   const err = e as Error;
   const text = `${err?.name ?? ''} ${err?.message ?? String(e)}`;
-  if ((err instanceof Error && isRecoverableError(err)) || /BrokenCircuit|Unavailable|DeadlineExceeded|ECONNREFUSED|No connection|Cancelled|ETIMEDOUT|connect/i.test(text)) {
+  if ((err instanceof Error && isRecoverableError(err)) || /BrokenCircuit|circuit breaker|Unavailable|DeadlineExceeded|ECONNREFUSED|No connection|Cancelled|ETIMEDOUT|connect/i.test(text)) {
     return new EtcdUnavailableError(`etcd unavailable while ${what}: ${err?.message ?? String(e)}`, { cause: e });
   }
   return new EtcdUnavailableError(`etcd error while ${what}: ${err?.message ?? String(e)}`, { cause: e });
