@@ -1,0 +1,161 @@
+/**
+ * twilld processes in lab hosts against one etcd: flannel layout, subnet files, restarts, config
+ * waiting and validation, PublicIP conflicts, the socket, systemd readiness, signals, tools.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { canUseNetns, sh } from '../helpers/netns.js';
+import { DAEMON_BIN } from '../helpers/paths.js';
+import { Lab } from '../lab/lab.js';
+
+const skip = canUseNetns() ? false : 'needs root and network namespaces';
+
+function twilld(lab: Lab, n: number, ...args: string[]): string {
+  return sh('ip', ['netns', 'exec', lab.host(n).ns, DAEMON_BIN, ...args, '--etcd-endpoints', lab.etcdEndpoint]);
+}
+
+describe('twilld in three lab hosts', { skip }, () => {
+  let lab: Lab;
+  before(async () => {
+    // The config is written by plain etcdctl, exactly as in flannel's docs.
+    lab = await Lab.create({ hosts: 3, netConf: { Network: '10.42.0.0/16', Backend: { Type: 'vxlan' } } });
+    await lab.startAll();
+  });
+  after(async () => lab?.destroy());
+
+  it('each host holds a distinct subnet in flannel layout and writes a correct subnet file', () => {
+    const keys = lab.etcd.ctl('get', '--prefix', '--keys-only', '/coreos.com/network/subnets/').split('\n').filter(Boolean).sort();
+    assert.equal(keys.length, 3);
+    for (const h of lab.hosts) {
+      const env = lab.subnetEnv(h);
+      assert.equal(env['FLANNEL_NETWORK'], '10.42.0.0/16');
+      assert.match(env['FLANNEL_SUBNET']!, /^10\.42\.\d+\.1\/24$/);
+      assert.equal(env['FLANNEL_MTU'], '1450');
+      assert.equal(env['FLANNEL_IPMASQ'], 'false');
+      const key = `/coreos.com/network/subnets/${env['FLANNEL_SUBNET']!.replace(/\.1\/24$/, '.0-24')}`;
+      assert.ok(keys.includes(key), `${key} in ${keys.join(',')}`);
+      const value = JSON.parse(lab.etcd.ctl('get', '--print-value-only', key)) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(value), ['PublicIP', 'BackendType', 'BackendData']);
+      assert.equal(value['PublicIP'], h.ip);
+      const mac = sh('ip', ['-n', h.ns, '-j', 'link', 'show', 'flannel.1']);
+      assert.equal((value['BackendData'] as { VtepMAC: string }).VtepMAC, (JSON.parse(mac) as Array<{ address: string }>)[0]!.address);
+    }
+  });
+
+  it('a restarted daemon gets its subnet back and keeps its VTEP MAC', async () => {
+    const h = lab.host(2);
+    const before = lab.subnetEnv(h)['FLANNEL_SUBNET'];
+    const macBefore = sh('ip', ['-n', h.ns, '-j', 'link', 'show', 'flannel.1']);
+    await lab.stopDaemon(h);
+    sh('ip', ['-n', h.ns, 'link', 'del', 'flannel.1']); // as after a reboot
+    await lab.startDaemon(h);
+    assert.equal(lab.subnetEnv(h)['FLANNEL_SUBNET'], before);
+    assert.equal((JSON.parse(sh('ip', ['-n', h.ns, '-j', 'link', 'show', 'flannel.1'])) as Array<{ address: string }>)[0]!.address,
+      (JSON.parse(macBefore) as Array<{ address: string }>)[0]!.address);
+  });
+
+  it('serves the lease and health on a 0600 socket', async () => {
+    const h = lab.host(1);
+    assert.equal(statSync(h.socket).mode & 0o777, 0o600);
+    const lease = await lab.api<Record<string, unknown>>(h, '/v1/lease');
+    assert.equal(lease['network'], '10.42.0.0/16');
+    assert.equal(`${lease['gateway']}/24`, lab.subnetEnv(h)['FLANNEL_SUBNET']);
+    assert.equal(lease['mtu'], 1450);
+    assert.equal(lease['backendType'], 'vxlan');
+    assert.deepEqual(await lab.api(h, '/v1/healthz'), { ok: true, free: 253, total: 253 });
+    const curl = sh('ip', ['netns', 'exec', h.ns, 'curl', '-s', '--unix-socket', h.socket, 'http://twilld/v1/lease']);
+    assert.equal(JSON.parse(curl).subnet, lease['subnet']);
+    const big = sh('ip', ['netns', 'exec', h.ns, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--unix-socket', h.socket,
+      '-H', 'content-type: application/json', '--data-binary', `{"containerID":"${'x'.repeat(70000)}","ifName":"eth0"}`, 'http://twilld/v1/ipam/allocate']);
+    assert.equal(big, '413');
+  });
+
+  it('replaces a stale socket file', async () => {
+    const h = lab.host(3);
+    await lab.stopDaemon(h, 'SIGKILL');
+    assert.ok(statSync(h.socket).isSocket(), 'a killed daemon leaves its socket file behind');
+    await lab.startDaemon(h);
+    assert.equal((await lab.api<Record<string, unknown>>(h, '/v1/lease'))['network'], '10.42.0.0/16');
+  });
+
+  it('lists leases and prints docker options', () => {
+    const table = twilld(lab, 1, 'leases', '--subnet-file', lab.host(1).subnetFile);
+    assert.match(table, /^SUBNET\s+PUBLIC IP\s+BACKEND\s+VTEP MAC\s+EXPIRES\s+THIS HOST/);
+    assert.equal(table.trim().split('\n').length, 4);
+    assert.equal((table.match(/ yes$/gm) ?? []).length, 1);
+    const opts = sh('ip', ['netns', 'exec', lab.host(1).ns, DAEMON_BIN, 'docker-opts', '--subnet-file', lab.host(1).subnetFile]);
+    assert.match(opts, /^DOCKER_OPT_BIP="--bip=10\.42\.\d+\.1\/24"$/m);
+    assert.match(opts, /^DOCKER_NETWORK_OPTIONS=" --bip=10\.42\.\d+\.1\/24 --mtu=1450"$/m);
+  });
+
+  it('config put validates before writing; config get prints it', () => {
+    const bad = lab.writeFile('bad.json', '{"Network":"10.42.0.0/30"}');
+    assert.throws(() => twilld(lab, 1, 'config', 'put', bad), /Network 10\.42\.0\.0\/30 is too small/);
+    assert.equal(JSON.parse(twilld(lab, 1, 'config', 'get')).Network, '10.42.0.0/16');
+  });
+
+  it('takes flannel environment variables (FLANNELD_*)', () => {
+    const out = sh('ip', ['netns', 'exec', lab.host(1).ns, 'env', `FLANNELD_ETCD_ENDPOINTS=${lab.etcdEndpoint}`, DAEMON_BIN, 'config', 'get']);
+    assert.equal(JSON.parse(out).Network, '10.42.0.0/16');
+  });
+
+  it('documents every flag in --help', () => {
+    const help = sh(DAEMON_BIN, ['--help']);
+    for (const f of ['etcd-endpoints', 'etcd-prefix', 'etcd-certfile', 'etcd-keyfile', 'etcd-cafile', 'etcd-username', 'etcd-password', 'iface', 'iface-regex',
+      'public-ip', 'subnet-file', 'subnet-lease-renew-margin', 'ip-masq', 'healthz-ip', 'healthz-port', 'socket', 'data-dir']) {
+      assert.match(help, new RegExp(`--${f}\\b`), f);
+    }
+  });
+});
+
+describe('twilld start-up conditions', { skip }, () => {
+  let lab: Lab;
+  before(async () => (lab = await Lab.create({ hosts: 2, netConf: { Network: '10.44.0.0/16', Backend: { Type: 'host-gw' } } })));
+  after(async () => lab?.destroy());
+
+  it('waits with a clear log line while the config is missing, then starts', async () => {
+    lab.etcd.ctl('del', '/coreos.com/network/config');
+    const h = lab.host(1);
+    await lab.startDaemon(h, [], false);
+    await delay(1500);
+    assert.match(readFileSync(h.log, 'utf8'), /"problem":"network config key is missing[^"]*","msg":"waiting for a valid network config"/);
+    lab.etcd.ctl('put', '/coreos.com/network/config', '{"Network":"10.44.0.0/16","Backend":{"Type":"host-gw"}}');
+    await lab.waitReady(h);
+    await lab.stopDaemon(h);
+  });
+
+  it('refuses to advertise a PublicIP that another live lease advertises with a different subnet', async () => {
+    const h1 = lab.host(1);
+    await lab.startDaemon(h1);
+    const ours = lab.subnetEnv(h1)['FLANNEL_SUBNET']!.replace(/\.1\/24$/, '.0');
+    await lab.stopDaemon(h1);
+    const other = ours === '10.44.9.0' ? '10.44.8.0' : '10.44.9.0';
+    lab.etcd.ctl('put', `/coreos.com/network/subnets/${other}-24`, JSON.stringify({ PublicIP: h1.ip, BackendType: 'host-gw', BackendData: null }));
+    await lab.startDaemon(h1, [], false);
+    const code = await new Promise<number | null>((r) => h1.daemon!.once('exit', (c) => r(c)));
+    assert.equal(code, 1);
+    assert.match(readFileSync(h1.log, 'utf8'), new RegExp(`PublicIP ${h1.ip.replace(/\./g, '\\.')} is already advertised by live lease\\(s\\) ${other.replace(/\./g, '\\.')}/24`));
+    lab.etcd.ctl('del', `/coreos.com/network/subnets/${other}-24`);
+  });
+
+  it('tells systemd it is ready (READY=1 on $NOTIFY_SOCKET) and exits 0 on SIGTERM', async () => {
+    const h = lab.host(2);
+    const sock = `${h.dir}/notify.sock`;
+    const py = 'import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\ns.settimeout(30)\nprint(s.recv(4096).decode(),flush=True)';
+    const rx = spawn('python3', ['-c', py, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let got = '';
+    rx.stdout.on('data', (b: Buffer) => (got += b.toString()));
+    const done = new Promise<void>((r) => rx.on('exit', () => r()));
+    await delay(300);
+    const daemon = spawn('ip', ['netns', 'exec', h.ns, 'env', `NOTIFY_SOCKET=${sock}`, DAEMON_BIN, '--etcd-endpoints', lab.etcdEndpoint, '--iface', 'eth0',
+      '--subnet-file', h.subnetFile, '--socket', h.socket, '--data-dir', h.dataDir], { stdio: 'ignore' });
+    await done;
+    assert.match(got, /READY=1/);
+    const exit = new Promise<number | null>((r) => daemon.once('exit', (c) => r(c)));
+    daemon.kill('SIGTERM');
+    assert.equal(await exit, 0);
+  });
+});
