@@ -212,8 +212,8 @@ export class Lab {
       deleteNetns(ns);
       throw new Error(`ADD on h${h.n} failed (${r.code}): ${r.stdout} ${r.stderr}`);
     }
-    const ips = r.json['ips'] as Array<{ address: string }>;
-    const pod: LabPod = { host: h, ns, containerID, ifName: 'eth0', ip: ips[0]!.address.split('/')[0]!, result: r.json };
+    const address = (r.json['ips'] as Array<{ address: string }> | undefined)?.[0]?.address ?? (r.json['ip4'] as { ip: string }).ip;
+    const pod: LabPod = { host: h, ns, containerID, ifName: 'eth0', ip: address.split('/')[0]!, result: r.json };
     this.pods.push(pod);
     return pod;
   }

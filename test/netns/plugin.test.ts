@@ -1,0 +1,218 @@
+/**
+ * The built plugin executed as a runtime executes it, against a running twilld in a lab host:
+ * every spec version, the kernel state it leaves, CHECK, DEL, GC, STATUS, exhaustion, rollback,
+ * chaining with the reference portmap plugin.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { createNetns, canUseNetns, deleteNetns, ipIn, netnsPath, sh } from '../helpers/netns.js';
+import { REF_PLUGINS } from '../helpers/paths.js';
+import { cniEnv, runPlugin } from '../helpers/run-plugin.js';
+import { Lab, type LabHost, type LabPod } from '../lab/lab.js';
+
+const skip = canUseNetns() ? false : 'needs root and network namespaces';
+const VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'];
+
+function vethsOn(h: LabHost): string[] {
+  return ipIn(h.ns, '-o', 'link', 'show', 'type', 'veth').split('\n').filter(Boolean).map((l) => l.split(': ')[1]!.split('@')[0]!);
+}
+
+describe('twill plugin against a running twilld', { skip }, () => {
+  let lab: Lab;
+  let h: LabHost;
+  before(async () => {
+    lab = await Lab.create({ hosts: 1, netConf: { Network: '10.45.0.0/16', SubnetLen: 27, Backend: { Type: 'vxlan' } } });
+    h = lab.host(1);
+    await lab.startAll();
+  });
+  after(async () => lab?.destroy());
+
+  for (const v of VERSIONS) {
+    it(`ADD with cniVersion ${v} answers in ${v} and configures the pod`, async () => {
+      const pod = await lab.addPod(h, { cniVersion: v });
+      const r = pod.result;
+      assert.equal(r['cniVersion'], v);
+      const lease = await lab.api<{ gateway: string; subnet: string; mtu: number }>(h, '/v1/lease');
+      if (v === '0.1.0' || v === '0.2.0') {
+        const ip4 = r['ip4'] as { ip: string; gateway: string };
+        assert.equal(ip4.gateway, lease.gateway);
+        assert.ok(!('interfaces' in r));
+      } else {
+        const ifs = r['interfaces'] as Array<{ name: string; sandbox?: string; mac?: string; mtu?: number }>;
+        const ips = r['ips'] as Array<{ address: string; gateway: string; interface: number; version?: string }>;
+        assert.deepEqual(ifs.map((i) => i.name).filter((n) => n !== 'eth0').slice(0, 1), ['cni0']);
+        assert.equal(ifs[ips[0]!.interface]!.name, 'eth0');
+        assert.equal(ifs[ips[0]!.interface]!.sandbox, netnsPath(pod.ns));
+        assert.equal(ips[0]!.gateway, lease.gateway);
+        assert.equal(ips[0]!.version, v.startsWith('0.') ? '4' : undefined);
+        assert.equal(ifs[2]!.mtu, v === '1.1.0' ? 1450 : undefined);
+        const podMac = (JSON.parse(ipIn(pod.ns, '-j', 'link', 'show', 'eth0')) as Array<{ address: string }>)[0]!.address;
+        assert.equal(ifs[2]!.mac, podMac);
+      }
+      const addr = JSON.parse(ipIn(pod.ns, '-j', 'addr', 'show', 'eth0')) as Array<{ mtu: number; addr_info: Array<{ family: string; local: string; prefixlen: number }> }>;
+      assert.equal(addr[0]!.mtu, lease.mtu);
+      assert.deepEqual(addr[0]!.addr_info.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`), [`${pod.ip}/27`]);
+      assert.match(ipIn(pod.ns, 'route', 'show', 'default'), new RegExp(`default via ${lease.gateway.replace(/\./g, '\\.')} dev eth0`));
+      assert.match(ipIn(pod.ns, 'link', 'show', 'lo'), /UP/);
+      assert.ok(lab.ping(pod.ns, lease.gateway), 'pod reaches its gateway');
+      assert.equal(sh('ip', ['netns', 'exec', h.ns, 'cat', '/proc/sys/net/ipv4/ip_forward']).trim(), '1');
+      assert.equal((await lab.delPod(pod)).code, 0);
+    });
+  }
+
+  it('two pods on a host reach each other; the bridge carries the gateway and hairpin is on', async () => {
+    const a = await lab.addPod(h);
+    const b = await lab.addPod(h);
+    assert.ok(lab.ping(a.ns, b.ip) && lab.ping(b.ns, a.ip));
+    const lease = await lab.api<{ gateway: string }>(h, '/v1/lease');
+    assert.match(ipIn(h.ns, 'addr', 'show', 'cni0'), new RegExp(`inet ${lease.gateway.replace(/\./g, '\\.')}/27`));
+    const veth = ((a.result['interfaces'] as Array<{ name: string }>)[1]!).name;
+    assert.match(sh('bridge', ['-n', h.ns, '-d', 'link', 'show', 'dev', veth]), /hairpin on/);
+    await lab.delPod(a);
+    await lab.delPod(b);
+  });
+
+  it('CHECK passes on a healthy pod and fails when its address, route or interface is missing', async () => {
+    const pod = await lab.addPod(h);
+    const check = () => lab.plugin(h, 'CHECK', { ...lab.pluginConf(h), prevResult: pod.result }, { containerID: pod.containerID, netns: netnsPath(pod.ns), ifName: 'eth0' });
+    assert.equal((await check()).code, 0);
+    ipIn(pod.ns, 'route', 'del', 'default');
+    let r = await check();
+    assert.equal(r.code, 1);
+    assert.match(String(r.json?.['msg']), /route default via .* is missing/);
+    ipIn(pod.ns, 'addr', 'flush', 'dev', 'eth0');
+    r = await check();
+    assert.match(String(r.json?.['msg']), /does not have address/);
+    ipIn(pod.ns, 'link', 'del', 'eth0');
+    r = await check();
+    assert.equal(r.json?.['code'], 101);
+    assert.match(String(r.json?.['msg']), /host veth .* is missing|eth0 is missing/);
+    const noPrev = await lab.plugin(h, 'CHECK', lab.pluginConf(h), { containerID: pod.containerID, netns: netnsPath(pod.ns), ifName: 'eth0' });
+    assert.equal(noPrev.json?.['code'], 7);
+    await lab.delPod(pod);
+    r = await check();
+    assert.equal(r.code, 1, 'CHECK fails once the address is released');
+  });
+
+  it('DEL twice, DEL with a deleted netns and DEL with an empty CNI_NETNS all succeed and clean up', async () => {
+    const before = vethsOn(h).length;
+    const p1 = await lab.addPod(h);
+    const del = (p: LabPod, netns: string) => lab.plugin(h, 'DEL', lab.pluginConf(h), { containerID: p.containerID, netns, ifName: 'eth0' });
+    assert.equal((await del(p1, netnsPath(p1.ns))).code, 0);
+    assert.equal((await del(p1, netnsPath(p1.ns))).code, 0);
+    const p2 = await lab.addPod(h);
+    deleteNetns(p2.ns);
+    assert.equal((await del(p2, netnsPath(p2.ns))).code, 0);
+    const p3 = await lab.addPod(h);
+    assert.equal((await del(p3, '')).code, 0);
+    assert.equal(vethsOn(h).length, before);
+    const allocs = await lab.api<Array<{ containerID: string }>>(h, '/v1/ipam/allocations');
+    for (const p of [p1, p2, p3]) assert.ok(!allocs.some((a) => a.containerID === p.containerID));
+    for (const p of [p1, p2, p3]) lab.pods.splice(lab.pods.indexOf(p), 1), deleteNetns(p.ns);
+  });
+
+  it('GC releases addresses and removes veths of attachments not listed as valid', async () => {
+    const keep = await lab.addPod(h);
+    const lost = await lab.addPod(h);
+    deleteNetns(lost.ns); // the runtime lost this pod (reboot, crash): no DEL will come
+    const lostVeth = ((lost.result['interfaces'] as Array<{ name: string }>)[1]!).name;
+    const r = await lab.plugin(h, 'GC', { ...lab.pluginConf(h), 'cni.dev/valid-attachments': [{ containerID: keep.containerID, ifname: 'eth0' }] });
+    assert.equal(r.code, 0, r.stdout);
+    const allocs = await lab.api<Array<{ containerID: string }>>(h, '/v1/ipam/allocations');
+    assert.deepEqual(allocs.map((a) => a.containerID), [keep.containerID]);
+    assert.ok(!vethsOn(h).includes(lostVeth));
+    assert.ok(lab.ping(keep.ns, (await lab.api<{ gateway: string }>(h, '/v1/lease')).gateway), 'the valid pod is untouched');
+    lab.pods.splice(lab.pods.indexOf(lost), 1);
+    await lab.delPod(keep);
+  });
+
+  it('a full subnet: ADD fails clearly, STATUS says 51, and nothing is left behind', async () => {
+    const pods: LabPod[] = [];
+    for (let i = 0; i < 29; i++) pods.push(await lab.addPod(h)); // a /27 has 29 pod addresses
+    const vethsBefore = vethsOn(h).length;
+    const ns = createNetns(`tw-${lab.id}-full`);
+    const r = await lab.plugin(h, 'ADD', lab.pluginConf(h), { containerID: 'one-too-many', netns: netnsPath(ns), ifName: 'eth0' });
+    assert.equal(r.code, 1);
+    assert.equal(r.json?.['code'], 102);
+    assert.match(String(r.json?.['msg']), /no free pod address in 10\.45\.\d+\.\d+\/27: all 29 addresses are allocated/);
+    assert.equal(vethsOn(h).length, vethsBefore);
+    assert.equal(ipIn(ns, '-o', 'link', 'show').split('\n').filter(Boolean).length, 1, 'only lo in the pod');
+    const status = await lab.plugin(h, 'STATUS', lab.pluginConf(h));
+    assert.equal(status.json?.['code'], 51);
+    deleteNetns(ns);
+    for (const p of pods) await lab.delPod(p);
+    assert.equal((await lab.plugin(h, 'STATUS', lab.pluginConf(h))).code, 0);
+  });
+
+  it('rolls back a failed ADD: no veth, no allocation', async () => {
+    const ns = createNetns(`tw-${lab.id}-rb`);
+    ipIn(ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'other'); // the interface name is taken in the pod
+    const before = vethsOn(h).length;
+    const r = await lab.plugin(h, 'ADD', lab.pluginConf(h), { containerID: 'rollback-me', netns: netnsPath(ns), ifName: 'eth0' });
+    assert.equal(r.code, 1);
+    assert.equal(r.json?.['code'], 103);
+    assert.equal(vethsOn(h).length, before);
+    const allocs = await lab.api<Array<{ containerID: string }>>(h, '/v1/ipam/allocations');
+    assert.ok(!allocs.some((a) => a.containerID === 'rollback-me'));
+    deleteNetns(ns);
+  });
+
+  it('honours a requested MAC and address (runtimeConfig, containerd-style capitalised keys)', async () => {
+    const lease = await lab.api<{ subnet: string }>(h, '/v1/lease');
+    const want = lease.subnet.replace(/\d+\/27$/, (m) => String(Number(m.split('/')[0]) + 20));
+    const pod = await lab.addPod(h, { conf: { runtimeConfig: { MAC: '02:42:ac:11:00:99', IPs: [`${want}/27`] } } });
+    assert.equal(pod.ip, want);
+    assert.match(ipIn(pod.ns, 'link', 'show', 'eth0'), /02:42:ac:11:00:99/);
+    await lab.delPod(pod);
+  });
+
+  it('answers bad input with the right code: bad JSON 6, unknown version 1, missing env 4', async () => {
+    const bad = await runPlugin({ hostNs: h.ns, env: cniEnv('ADD', { containerID: 'x', netns: '/var/run/netns/none', ifName: 'eth0' }), stdin: '{' });
+    assert.deepEqual([bad.code, bad.json?.['code']], [1, 6]);
+    const ver = await runPlugin({ hostNs: h.ns, env: cniEnv('ADD', { containerID: 'x', netns: '/var/run/netns/none', ifName: 'eth0' }), stdin: '{"cniVersion":"2.0.0","name":"n"}' });
+    assert.deepEqual([ver.code, ver.json?.['code']], [1, 1]);
+    const env = await runPlugin({ hostNs: h.ns, env: cniEnv('ADD', {}), stdin: JSON.stringify(lab.pluginConf(h)) });
+    assert.deepEqual([env.code, env.json?.['code']], [1, 4]);
+    const ns = await runPlugin({ hostNs: h.ns, env: cniEnv('ADD', { containerID: 'x', netns: '/var/run/netns/does-not-exist', ifName: 'eth0' }), stdin: JSON.stringify(lab.pluginConf(h)) });
+    assert.deepEqual([ns.code, ns.json?.['code']], [1, 4]);
+    assert.match(String(ns.json?.['msg']), /CNI_NETNS \/var\/run\/netns\/does-not-exist does not exist/);
+  });
+
+  it('chains with the reference portmap plugin, which accepts our result as prevResult', { skip: readdirSync(REF_PLUGINS).includes('portmap') ? false : 'portmap not installed' }, async () => {
+    const pod = await lab.addPod(h, { cniVersion: '1.0.0' });
+    const conf = { cniVersion: '1.0.0', name: 'twill-lab', type: 'portmap', capabilities: { portMappings: true }, snat: true,
+      runtimeConfig: { portMappings: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] }, prevResult: pod.result };
+    const env = cniEnv('ADD', { containerID: pod.containerID, netns: netnsPath(pod.ns), ifName: 'eth0' });
+    const r = await runPlugin({ hostNs: h.ns, env, stdin: JSON.stringify(conf), bin: `${REF_PLUGINS}/portmap` });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(r.json?.['ips'], pod.result['ips']);
+    assert.match(sh('ip', ['netns', 'exec', h.ns, 'iptables-save', '-t', 'nat']), /--dport 18080/);
+    const d = await runPlugin({ hostNs: h.ns, env: { ...env, CNI_COMMAND: 'DEL' }, stdin: JSON.stringify(conf), bin: `${REF_PLUGINS}/portmap` });
+    assert.equal(d.code, 0, d.stdout);
+    await lab.delPod(pod);
+  });
+
+  it('STATUS: 0 while the daemon is up, 50 when it is down; DEL still works and queues the release', async () => {
+    assert.equal((await lab.plugin(h, 'STATUS', lab.pluginConf(h))).code, 0);
+    const pod = await lab.addPod(h);
+    await lab.stopDaemon(h);
+    const st = await lab.plugin(h, 'STATUS', lab.pluginConf(h));
+    assert.deepEqual([st.code, st.json?.['code']], [1, 50]);
+    const ns = createNetns(`tw-${lab.id}-down`);
+    const add = await lab.plugin(h, 'ADD', lab.pluginConf(h), { containerID: 'while-down', netns: netnsPath(ns), ifName: 'eth0' });
+    assert.deepEqual([add.code, add.json?.['code']], [1, 11]);
+    deleteNetns(ns);
+    const del = await lab.delPod(pod);
+    assert.equal(del.code, 0);
+    assert.ok(!vethsOn(h).includes(((pod.result['interfaces'] as Array<{ name: string }>)[1]!).name));
+    await lab.startDaemon(h);
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline) {
+      const allocs = await lab.api<Array<{ containerID: string }>>(h, '/v1/ipam/allocations');
+      if (!allocs.some((a) => a.containerID === pod.containerID)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.fail('the queued release was not applied after the daemon came back');
+  });
+});
