@@ -107,4 +107,4 @@ const cli = yargs(hideBin(process.argv))
   .version(false)
   .wrap(110);
 
-await cli.parseAsync();
+void cli.parseAsync();

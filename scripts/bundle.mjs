@@ -1,0 +1,51 @@
+// Bundles an entry point and its dependencies into one CommonJS file for a Node single executable.
+// Two dependencies read files at run time and are fixed here, at build time:
+// - etcd3 loads proto/rpc.proto with @grpc/proto-loader: the protos are compiled to JSON now and
+//   loaded with proto-loader's fromJSON instead;
+// - yargs' ESM shim uses import.meta.url, which a CommonJS bundle lacks: it is defined from __filename.
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(join(root, 'package.json'));
+
+function etcdProtoJson() {
+  const etcdDir = dirname(require.resolve('etcd3/package.json'));
+  const protobuf = createRequire(join(etcdDir, 'package.json'))('protobufjs');
+  const r = new protobuf.Root();
+  r.loadSync(join(etcdDir, 'proto', 'rpc.proto'), { keepCase: true });
+  return JSON.stringify(r.toJSON());
+}
+
+const inlineEtcdProto = {
+  name: 'inline-etcd-proto',
+  setup(b) {
+    b.onLoad({ filter: /etcd3[\\/]lib[\\/]connection-pool\.js$/ }, (args) => {
+      const src = readFileSync(args.path, 'utf8');
+      const call = '(0, proto_loader_1.loadSync)(`${__dirname}/../proto/rpc.proto`,';
+      if (!src.includes(call)) throw new Error('etcd3 connection-pool.js changed: update scripts/bundle.mjs');
+      return { contents: src.replace(call, `(0, proto_loader_1.fromJSON)(${etcdProtoJson()},`), loader: 'js' };
+    });
+  },
+};
+
+/** Bundles `entry` (a compiled dist/*.js file) into `outfile`. */
+export async function bundle(entry, outfile) {
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node22',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    define: { 'import.meta.url': '__twill_import_meta_url' },
+    banner: { js: 'var __twill_import_meta_url = require("url").pathToFileURL(__filename).href;' },
+    plugins: [inlineEtcdProto],
+  });
+}

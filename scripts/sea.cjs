@@ -1,0 +1,36 @@
+// Runs under the Node 22 that becomes the executable (the SEA blob and its code cache must be made
+// by the same Node build): writes the SEA blob for a bundle, copies this Node binary and injects
+// the blob with postject. Offline: nothing is downloaded.
+// (@yao-pkg/pkg's sea() does the same two steps but runs `npx postject` from a temporary
+// directory, which cannot resolve a local postject offline, and hides the failure.)
+// Usage: node22 scripts/sea.cjs <bundle.cjs> <output>
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { inject } = require('postject');
+
+const SENTINEL_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+async function main() {
+  const [bundle, output] = process.argv.slice(2).map((p) => path.resolve(p));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'twill-sea-'));
+  try {
+    const blob = path.join(tmp, 'sea-prep.blob');
+    const config = path.join(tmp, 'sea-config.json');
+    fs.writeFileSync(config, JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false }));
+    execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const staged = path.join(tmp, 'exe');
+    fs.copyFileSync(process.execPath, staged);
+    await inject(staged, 'NODE_SEA_BLOB', fs.readFileSync(blob), { sentinelFuse: SENTINEL_FUSE });
+    fs.chmodSync(staged, 0o755);
+    fs.renameSync(staged, output);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(`sea: ${e.stack || e}`);
+  process.exit(1);
+});
