@@ -8,6 +8,7 @@ import { hideBin } from 'yargs/helpers';
 import { parseNetConfig } from '../shared/config/net-config.js';
 import { AppError, describeError } from '../shared/errors.js';
 import { subnetKeyOf } from '../shared/ip/cidr.js';
+import { defaultPluginPath, installCni } from './cli/install-cni.js';
 import { formatLeasesTable } from './cli/leases-table.js';
 import { Daemon } from './daemon.js';
 import { installSignalHandlers } from './lifecycle.js';
@@ -51,8 +52,13 @@ async function configPut(a: Args): Promise<void> {
   const file = String(a['file']);
   const text = readFileSync(file === '-' ? 0 : file, 'utf8');
   parseNetConfig(text); // refuse to store an invalid config
-  await withRegistry(a, (r) => r.putNetworkConfig(text.trim()));
-  process.stdout.write(`network config written to ${String(a['etcd-prefix']).replace(/\/+$/, '')}/config\n`);
+  const key = `${String(a['etcd-prefix']).replace(/\/+$/, '')}/config`;
+  const written = await withRegistry(a, async (r) => {
+    if (a['if-absent'] && (await r.getNetworkConfig()) !== null) return false;
+    await r.putNetworkConfig(text.trim());
+    return true;
+  });
+  process.stdout.write(written ? `network config written to ${key}\n` : `network config already at ${key}: left unchanged (--if-absent)\n`);
 }
 
 async function configGet(a: Args): Promise<void> {
@@ -90,10 +96,26 @@ const cli = yargs(hideBin(process.argv))
   .command('config <action> [file]', 'read or write the network config at <prefix>/config (validated before writing)', (y) =>
     withFlags(y, etcdFlags)
       .positional('action', { choices: ['get', 'put'] as const, describe: 'get prints it; put writes FILE (or - for stdin)' })
-      .positional('file', { type: 'string', default: '-', describe: 'JSON file to write, - for stdin' }),
+      .positional('file', { type: 'string', default: '-', describe: 'JSON file to write, - for stdin' })
+      .option('if-absent', { type: 'boolean', default: false, describe: 'put: write only when no config exists yet (DaemonSet bootstrap)' }),
     (a) => (a['action'] === 'get' ? configGet(a) : configPut(a)).catch(fail))
   .command('leases', 'list every subnet lease: subnet, public IP, backend, VTEP MAC, expiry, this host', (y) =>
     withFlags(y, { ...etcdFlags, 'subnet-file': daemonFlags['subnet-file'] }), (a) => leases(a).catch(fail))
+  .command('install-cni', 'copy the twill plugin into the CNI bin dir and write the conflist, atomically (flannel\'s install-cni step)', (y) =>
+    y.options({
+      'bin-dir': { type: 'string', default: '/opt/cni/bin', describe: 'CNI plugin directory' },
+      'conf-dir': { type: 'string', default: '/etc/cni/net.d', describe: 'CNI config directory' },
+      'conf-name': { type: 'string', default: '10-twill.conflist', describe: 'file name of the conflist' },
+      conflist: { type: 'string', describe: 'conflist file to install (default: twill + portmap)' },
+      plugin: { type: 'string', describe: 'the twill plugin executable (default: next to twilld)' },
+    }).env('TWILLD'), (a) => {
+      try {
+        const done = installCni({ binDir: a['bin-dir'], confDir: a['conf-dir'], confName: a['conf-name'], plugin: a.plugin ?? defaultPluginPath(), ...(a.conflist ? { conflist: a.conflist } : {}) });
+        process.stdout.write(done.join('\n') + '\n');
+      } catch (e) {
+        fail(e);
+      }
+    })
   .command('docker-opts', 'print mk-docker-opts.sh output (DOCKER_OPT_BIP, ...) from the subnet file', (y) =>
     withFlags(y, { 'subnet-file': daemonFlags['subnet-file'] }), (a) => {
       try {

@@ -14,6 +14,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { EtcdServer } from '../helpers/etcd.js';
 import { createNetns, deleteNetns, ipIn, netnsPath, sh, uniqueId } from '../helpers/netns.js';
 import { DAEMON_BIN } from '../helpers/paths.js';
+import { twillEntryFromConflist } from '../helpers/repo.js';
 import { cniEnv, runPlugin, type PluginRun } from '../helpers/run-plugin.js';
 
 export const UNDERLAY_GW = '10.199.0.254';
@@ -192,9 +193,12 @@ export class Lab {
     });
   }
 
-  /** The plugin config a runtime would pass for this host. */
+  /**
+   * The plugin config a runtime would pass for this host: the twill entry of conf/10-twill.conflist
+   * with name and cniVersion injected as libcni does, pointed at this host's socket and data dir.
+   */
   pluginConf(h: LabHost, cniVersion = '1.1.0', extra: Record<string, unknown> = {}): Record<string, unknown> {
-    return { cniVersion, name: 'twill-lab', type: 'twill', socket: h.socket, dataDir: h.dataDir, ...extra };
+    return { ...twillEntryFromConflist(cniVersion), socket: h.socket, dataDir: h.dataDir, ...extra };
   }
 
   /** Runs the plugin in a host. */

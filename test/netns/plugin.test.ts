@@ -181,7 +181,7 @@ describe('twill plugin against a running twilld', { skip }, () => {
 
   it('chains with the reference portmap plugin, which accepts our result as prevResult', { skip: readdirSync(REF_PLUGINS).includes('portmap') ? false : 'portmap not installed' }, async () => {
     const pod = await lab.addPod(h, { cniVersion: '1.0.0' });
-    const conf = { cniVersion: '1.0.0', name: 'twill-lab', type: 'portmap', capabilities: { portMappings: true }, snat: true,
+    const conf = { cniVersion: '1.0.0', name: 'twill', type: 'portmap', capabilities: { portMappings: true }, snat: true,
       runtimeConfig: { portMappings: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] }, prevResult: pod.result };
     const env = cniEnv('ADD', { containerID: pod.containerID, netns: netnsPath(pod.ns), ifName: 'eth0' });
     const r = await runPlugin({ hostNs: h.ns, env, stdin: JSON.stringify(conf), bin: `${REF_PLUGINS}/portmap` });
