@@ -37,7 +37,7 @@ const attachmentsSchema = {
   },
 };
 
-const schema = {
+export const pluginConfSchema = {
   type: 'object',
   properties: {
     cniVersion: { type: 'string', default: '0.1.0' },
@@ -59,7 +59,7 @@ const schema = {
   required: ['name'],
   additionalProperties: true,
 };
-const validate = ajv.compile<PluginConf>(schema);
+const validate = ajv.compile<PluginConf>(pluginConfSchema);
 
 /** Validates a decoded config object and applies defaults (in place). */
 export function parsePluginConf(raw: unknown): PluginConf {
