@@ -33,6 +33,7 @@ export interface DaemonSettings extends IfaceSelection {
   healthzPort: number;
   /** Remove masquerade rules and the data plane on a clean exit (the lease is kept either way). */
   cleanupOnExit: boolean;
+  masqMode: MasqMode | 'auto';
 }
 
 /** Why the daemon stopped; exit status 0 only for 'signal'. */
@@ -99,7 +100,7 @@ export class Daemon {
     writeSubnetFile(this.s.subnetFile, { network: cfg.network, subnet: lease.subnet, mtu: this.mtu, ipMasq: this.s.ipMasq });
     this.log.info({ file: this.s.subnetFile, subnet: formatCidr(lease.subnet), mtu: this.mtu }, 'subnet file written');
     if (this.s.ipMasq) {
-      this.masqMode = await detectMasqMode();
+      this.masqMode = this.s.masqMode === 'auto' ? await detectMasqMode() : this.s.masqMode;
       await applyMasquerade(this.masqMode, cfg.network, lease.subnet);
       this.log.info({ mode: this.masqMode }, 'masquerade rules applied');
     }

@@ -33,6 +33,7 @@ export const daemonFlags = {
   'subnet-lease-renew-margin': { type: 'number', default: 60, describe: 'minutes before expiry at which the subnet lease is renewed' },
   'subnet-lease-ttl': { type: 'number', default: LEASE_TTL_S, describe: 'seconds a subnet lease lives in etcd without renewal (flannel: 24 h; shorten only for tests)' },
   'ip-masq': { type: 'boolean', default: false, describe: 'masquerade traffic leaving the pod network (nftables, else iptables)' },
+  'masq-mode': { type: 'string', default: 'auto', choices: ['auto', 'nftables', 'iptables'], describe: 'how --ip-masq installs its rules: auto = nftables when the nft tool works, else iptables' },
   'healthz-ip': { type: 'string', default: '0.0.0.0', describe: 'address the healthz server listens on' },
   'healthz-port': { type: 'number', default: 0, describe: 'port of the healthz server (GET /healthz); 0 disables it' },
   socket: { type: 'string', default: DEFAULT_SOCKET_PATH, describe: 'Unix socket of the local API (plugin ↔ daemon)' },
@@ -100,6 +101,7 @@ export function daemonSettingsFrom(a: Record<string, unknown>): DaemonSettings &
     healthzIp,
     healthzPort: num('healthz-port', 0, 65535),
     cleanupOnExit: Boolean(a['cleanup-on-exit']),
+    masqMode: String(a['masq-mode'] ?? 'auto') as DaemonSettings['masqMode'],
     renewMarginS: num('subnet-lease-renew-margin', 0, 24 * 60 * 365) * 60,
     ttlS,
   };

@@ -30,8 +30,8 @@ export async function applyMasquerade(mode: MasqMode, network: Cidr, subnet: Cid
   for (const [table, chain, parent] of [['nat', IPT_NAT_CHAIN, 'POSTROUTING'], ['filter', IPT_FWD_CHAIN, 'FORWARD']] as const) {
     await run('iptables', ['-w', '-t', table, '-N', chain]);
     await must('iptables', ['-w', '-t', table, '-F', chain]);
-    const jump = ['-w', '-t', table, '-C', parent, '-m', 'comment', '--comment', 'twill', '-j', chain];
-    if ((await run('iptables', jump)).code !== 0) await must('iptables', ['-w', '-t', table, '-I', parent, '1', ...jump.slice(4)]);
+    const jump = ['-m', 'comment', '--comment', 'twill', '-j', chain];
+    if ((await run('iptables', ['-w', '-t', table, '-C', parent, ...jump])).code !== 0) await must('iptables', ['-w', '-t', table, '-I', parent, '1', ...jump]);
   }
   for (const r of iptablesRules(network, subnet)) await must('iptables', ['-w', '-t', r.table, '-A', r.chain, ...r.rule]);
 }
