@@ -129,3 +129,29 @@ describe('vxlan DirectRouting', { skip }, () => {
     assert.deepEqual(await allPairsPing(lab, pods), []);
   });
 });
+
+describe('host-gw across segments, and alloc', { skip }, () => {
+  let lab: Lab | undefined;
+  after(async () => lab?.destroy());
+
+  it('host-gw logs a lease whose PublicIP is not on our segment as unroutable', async () => {
+    lab = await Lab.create({ hosts: 2, routedHosts: [2], netConf: { Network: '10.47.0.0/16', Backend: { Type: 'host-gw' } } });
+    await lab.startAll();
+    const sub2 = lab.subnetEnv(lab.host(2))['FLANNEL_SUBNET']!.replace(/\.1\//, '.0/');
+    await until('unroutable log line', () => lab!.logTail(lab!.host(1), 200).includes(`"lease":"${sub2} via 10.199.1.2","msg":"lease unroutable"`), 3000);
+    assert.doesNotMatch(routesOf(lab.host(1).ns), new RegExp(sub2.replace(/\./g, '\\.')));
+    await lab.destroy();
+    lab = undefined;
+  });
+
+  it('alloc leases subnets and programs nothing', async () => {
+    lab = await Lab.create({ hosts: 2, netConf: { Network: '10.48.0.0/16', Backend: { Type: 'alloc' } } });
+    await lab.startAll();
+    assert.equal(lab.etcd.ctl('get', '--prefix', '--keys-only', '/coreos.com/network/subnets/').split('\n').filter(Boolean).length, 2);
+    for (const h of lab.hosts) {
+      assert.equal(routesOf(h.ns).trim(), '');
+      assert.match(lab.subnetEnv(h)['FLANNEL_SUBNET']!, /^10\.48\.\d+\.1\/24$/);
+      assert.equal(lab.subnetEnv(h)['FLANNEL_MTU'], '1500');
+    }
+  });
+});
