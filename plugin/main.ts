@@ -1,12 +1,19 @@
-/** twill, the CNI plugin: hands the commands to the dispatcher with the process's I/O. */
-import { cmdAdd } from './cmd-add.js';
-import { cmdCheck } from './cmd-check.js';
-import { cmdDel } from './cmd-del.js';
-import { cmdGc } from './cmd-gc.js';
-import { cmdStatus } from './cmd-status.js';
+/**
+ * twill, the CNI plugin: hands the commands to the dispatcher with the process's I/O. Each command's
+ * module is loaded only when that command runs, so VERSION and DEL do not pay for ADD's code.
+ */
 import { processIo } from './process-io.js';
 import { runSkel } from './skel.js';
 
-void runSkel({ add: cmdAdd, del: cmdDel, check: cmdCheck, gc: cmdGc, status: cmdStatus }, processIo()).then((code) => {
+void runSkel(
+  {
+    add: async (a) => (await import('./cmd-add.js')).cmdAdd(a),
+    del: async (a) => (await import('./cmd-del.js')).cmdDel(a),
+    check: async (a) => (await import('./cmd-check.js')).cmdCheck(a),
+    gc: async (a) => (await import('./cmd-gc.js')).cmdGc(a),
+    status: async (a) => (await import('./cmd-status.js')).cmdStatus(a),
+  },
+  processIo(),
+).then((code) => {
   process.exitCode = code;
 });

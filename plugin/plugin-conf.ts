@@ -3,10 +3,10 @@
  * runtimeConfig (keys matched case-insensitively, as Go's JSON decoding does), args.cni and
  * CNI_ARGS. Validation errors are CNI code 7 naming the field; unknown fields are ignored.
  */
-import { ajv, throwAjvErrors } from '../shared/config/ajv.js';
+import type { ErrorObject } from 'ajv';
+import { throwAjvErrors } from '../shared/config/ajv-errors.js';
 import { CNI_ERR, CniError } from '../shared/cni/cni-error.js';
-import { DEFAULT_SOCKET_PATH } from '../shared/protocol/api.js';
-import { DEFAULT_DATA_DIR } from '../shared/protocol/pending-release.js';
+import validatePluginConf from './validate-plugin-conf.js';
 
 export interface PluginConf {
   cniVersion: string;
@@ -27,39 +27,9 @@ export interface PluginConf {
   'cni.dev/attachments'?: Array<{ containerID: string; ifname: string }>;
 }
 
-const IFNAME_PATTERN = '^[^/:\\s]{1,15}$';
-const attachmentsSchema = {
-  type: 'array',
-  items: {
-    type: 'object',
-    properties: { containerID: { type: 'string' }, ifname: { type: 'string' } },
-    required: ['containerID', 'ifname'],
-  },
-};
+/** Checks a decoded config; compiled from pluginConfSchema at build time (ajv standalone code). */
+const validate = validatePluginConf as ((x: unknown) => x is PluginConf) & { errors?: ErrorObject[] | null };
 
-export const pluginConfSchema = {
-  type: 'object',
-  properties: {
-    cniVersion: { type: 'string', default: '0.1.0' },
-    name: { type: 'string', minLength: 1, pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$' },
-    type: { type: 'string', default: 'twill' },
-    socket: { type: 'string', minLength: 1, maxLength: 107, default: DEFAULT_SOCKET_PATH },
-    bridge: { type: 'string', pattern: IFNAME_PATTERN, default: 'cni0' },
-    mtu: { type: 'integer', minimum: 0, maximum: 65535, default: 0 },
-    hairpinMode: { type: 'boolean', default: true },
-    isDefaultGateway: { type: 'boolean', default: true },
-    promiscMode: { type: 'boolean', default: false },
-    dataDir: { type: 'string', minLength: 1, default: DEFAULT_DATA_DIR },
-    runtimeConfig: { type: 'object' },
-    args: { type: 'object' },
-    prevResult: { type: 'object' },
-    'cni.dev/valid-attachments': attachmentsSchema,
-    'cni.dev/attachments': attachmentsSchema,
-  },
-  required: ['name'],
-  additionalProperties: true,
-};
-const validate = ajv.compile<PluginConf>(pluginConfSchema);
 
 /** Validates a decoded config object and applies defaults (in place). */
 export function parsePluginConf(raw: unknown): PluginConf {

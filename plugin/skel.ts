@@ -6,7 +6,7 @@
 import { CNI_ERR, CniError, toCniError } from '../shared/cni/cni-error.js';
 import { compareVersions, CURRENT_VERSION, SUPPORTED_VERSIONS } from '../shared/cni/types.js';
 import { DecodeError } from '../shared/errors.js';
-import { parseCniArgs, parsePluginConf, type PluginConf } from './plugin-conf.js';
+import type { PluginConf } from './plugin-conf.js';
 
 /** Largest config accepted on stdin. */
 export const MAX_STDIN_BYTES = 1024 * 1024;
@@ -101,6 +101,7 @@ export async function runSkel(funcs: PluginFuncs, io: PluginIo): Promise<number>
     }
     const min = MIN_VERSION[command];
     if (min && compareVersions(version, min) < 0) throw new CniError(CNI_ERR.INCOMPATIBLE_VERSION, `config version does not allow ${command}`, `${command} needs cniVersion ${min} or later`);
+    const { parseCniArgs, parsePluginConf } = await import('./plugin-conf.js');
     const conf = parsePluginConf(raw);
     conf.cniVersion = version;
 

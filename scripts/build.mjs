@@ -7,13 +7,25 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { bundle } from './bundle.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
+
+// The plugin's config validator, compiled now (ajv standalone code) instead of at every pod's start.
+{
+  const { pluginConfSchema } = await import(pathToFileURL(join(root, 'dist', 'plugin', 'plugin-conf-schema.js')).href);
+  const { AJV_OPTIONS } = await import(pathToFileURL(join(root, 'dist', 'shared', 'config', 'ajv.js')).href);
+  const Ajv = require('ajv').default;
+  const standaloneCode = require('ajv/dist/standalone').default;
+  const ajv = new Ajv({ ...AJV_OPTIONS, unicode: false, code: { source: true, esm: true } });
+  const code = standaloneCode(ajv, ajv.compile(pluginConfSchema));
+  if (/\brequire\(/.test(code)) throw new Error('standalone validator needs require(): keep the plugin schema free of formats and length keywords');
+  writeFileSync(join(root, 'dist', 'plugin', 'validate-plugin-conf.js'), code);
+}
 
 const ENTRIES = [['twill', 'plugin/main.js'], ['twilld', 'daemon/main.js']];
 const bin = join(root, 'dist', 'bin');

@@ -1,37 +1,15 @@
 /**
- * The one Ajv instance (defaults applied, every error collected) and the formatter that turns
- * ajv's errors into messages naming the field and the fix.
+ * The one Ajv instance of the daemon (defaults applied, every error collected). The plugin does not
+ * use it: its validator is compiled at build time (scripts/build.mjs, ajv standalone code).
  */
-import AjvModule, { type ErrorObject } from 'ajv';
-import { InvalidConfigError } from '../errors.js';
+import AjvModule from 'ajv';
 
 const Ajv = AjvModule.default ?? AjvModule;
 
+/** The options every validator is compiled with, also the build-time standalone code. */
+export const AJV_OPTIONS = { allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true } as const;
+
 /** Shared validator factory: all errors, defaults from the schema, strict schemas. */
-export const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true });
+export const ajv = new Ajv({ ...AJV_OPTIONS });
 
-/** Turns one ajv error into "field: problem" text. */
-export function formatAjvError(e: ErrorObject, root: string): string {
-  const path = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
-  const field = [root, path].filter(Boolean).join('.');
-  switch (e.keyword) {
-    case 'required':
-      return `${field ? field + '.' : ''}${String(e.params['missingProperty'])} is required`;
-    case 'type':
-      return `${field || 'value'} must be of type ${String(e.params['type'])}`;
-    case 'enum':
-      return `${field} must be one of ${(e.params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'additionalProperties':
-      return `${field ? field + '.' : ''}${String(e.params['additionalProperty'])} is not a known field`;
-    default:
-      return `${field || 'value'} ${e.message ?? 'is invalid'}`;
-  }
-}
-
-/** Throws an InvalidConfigError naming the first field at fault (all faults in the message). */
-export function throwAjvErrors(errors: ErrorObject[] | null | undefined, root: string, what: string): never {
-  const list = (errors ?? []).map((e) => formatAjvError(e, root));
-  const first = errors?.[0];
-  const field = first ? [root, first.instancePath.replace(/^\//, '').replace(/\//g, '.')].filter(Boolean).join('.') : root;
-  throw new InvalidConfigError(`invalid ${what}: ${list.join('; ')}`, field);
-}
+export { formatAjvError, throwAjvErrors } from './ajv-errors.js';

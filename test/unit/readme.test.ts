@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { daemonFlags } from '../../daemon/options.js';
-import { pluginConfSchema } from '../../plugin/plugin-conf.js';
+import { pluginConfSchema } from '../../plugin/plugin-conf-schema.js';
 import { CNI_ERR } from '../../shared/cni/cni-error.js';
 import { REPO } from '../helpers/repo.js';
 
