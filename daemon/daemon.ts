@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { NetConfig } from '../shared/config/net-config.js';
-import { AppError, describeError } from '../shared/errors.js';
+import { AppError, describeError, LeaseLostError } from '../shared/errors.js';
 import { cidrEquals, formatCidr, formatIp, gatewayOf } from '../shared/ip/cidr.js';
 import type { AllocateRequest, Attachment, GcRequest, LeaseInfo } from '../shared/protocol/api.js';
 import { readPendingReleases } from '../shared/protocol/pending-release.js';
@@ -189,7 +189,7 @@ export class Daemon {
   }
 
   private async watchLoop(sig: AbortSignal): Promise<void> {
-    this.watcher = new LeaseWatcher(this.subnets.registry, this.cfg!, this.log.child({ component: 'watch' }));
+    this.watcher = new LeaseWatcher(this.subnets.registry, this.cfg!, this.log.child({ component: 'watch' }), () => ({ publicIp: this.ext!.publicIp, subnet: this.lease!.subnet }));
     this.reconciler = new Reconciler(this.backend!, () => this.remoteLeases(), this.log.child({ component: this.backend!.type }));
     let first = true;
     for await (const batch of this.watcher.watch(sig)) {
@@ -214,12 +214,19 @@ export class Daemon {
     }
   }
 
-  private reacquiring = false;
+  private reacquiring: Promise<void> | null = null;
 
-  /** Our key vanished (expired during an outage, or deleted): take it back, same subnet if free. */
-  private async reacquire(sig: AbortSignal): Promise<void> {
-    if (this.reacquiring || sig.aborted) return;
-    this.reacquiring = true;
+  /**
+   * Our key vanished (expired during an outage, deleted) or is no longer ours: take it back, the
+   * same subnet if it is still free. Concurrent callers (watch, renewal) share one attempt.
+   */
+  private reacquire(sig: AbortSignal): Promise<void> {
+    if (sig.aborted) return Promise.resolve();
+    this.reacquiring ??= this.doReacquire(sig).finally(() => (this.reacquiring = null));
+    return this.reacquiring;
+  }
+
+  private async doReacquire(sig: AbortSignal): Promise<void> {
     const old = this.lease!;
     this.log.warn({ subnet: formatCidr(old.subnet) }, 'our lease disappeared, re-acquiring');
     try {
@@ -237,13 +244,11 @@ export class Daemon {
         this.log.fatal({ err: describeError(e) }, 'cannot re-acquire our lease');
         this.fail('lease-lost');
       }
-    } finally {
-      this.reacquiring = false;
     }
   }
 
   private async renewLoop(sig: AbortSignal): Promise<void> {
-    const backoff = new Backoff(1000, 30_000);
+    const backoff = new Backoff(1000, 10_000);
     while (!sig.aborted) {
       const wait = Math.max(0, this.subnets.renewAt(this.lease!) - Date.now());
       await sleep(Math.min(wait, 2 ** 31 - 1), sig);
@@ -255,6 +260,10 @@ export class Daemon {
         backoff.reset();
         this.log.info({ subnet: formatCidr(renewed.subnet), expiresAt: new Date(renewed.expiresAt).toISOString() }, 'lease renewed');
       } catch (e) {
+        if (e instanceof LeaseLostError) {
+          await this.reacquire(sig);
+          continue;
+        }
         this.log.warn({ err: describeError(e) }, 'lease renewal failed, retrying');
         await sleep(backoff.next(), sig);
       }

@@ -46,6 +46,11 @@ export class SubnetTakenError extends AppError {
   readonly code = 'ERR_SUBNET_TAKEN';
 }
 
+/** Our lease key is gone or no longer ours (it expired; another host may hold the subnet now). */
+export class LeaseLostError extends AppError {
+  readonly code = 'ERR_LEASE_LOST';
+}
+
 /** Another live lease advertises our PublicIP with a different subnet. */
 export class PublicIpConflictError extends AppError {
   readonly code = 'ERR_PUBLIC_IP_CONFLICT';

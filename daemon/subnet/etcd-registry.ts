@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Etcd3, type IOptions, type IWatchResponse, isRecoverableError } from 'etcd3';
-import { AppError, EtcdUnavailableError, SubnetTakenError } from '../../shared/errors.js';
+import { AppError, EtcdUnavailableError, LeaseLostError, SubnetTakenError } from '../../shared/errors.js';
 import { type Cidr, subnetKeyOf } from '../../shared/ip/cidr.js';
 import { decodeLease, encodeLeaseAttrs, type Lease, type LeaseAttrs } from './lease.js';
 import type { LeaseSnapshot, RegistryEvent, RegistryWatchBatch, SubnetRegistry } from './registry.js';
@@ -130,7 +130,17 @@ export class EtcdSubnetRegistry implements SubnetRegistry {
     const key = this.keyOf(subnet);
     return this.guard('renewing a lease', async () => {
       const leaseId = await this.grant(ttlS);
-      await this.client.put(key).value(encodeLeaseAttrs(attrs)).lease(leaseId).exec();
+      // Only while the key is still ours: a late renewal must never overwrite a subnet that expired
+      // and was taken by another host meanwhile.
+      const res = await this.client
+        .if(key, 'Lease', '==', previousLeaseId || '0')
+        .and(key, 'Create', '>', 0)
+        .then(this.client.put(key).value(encodeLeaseAttrs(attrs)).lease(leaseId))
+        .commit();
+      if (!res.succeeded) {
+        await this.client.leaseClient.leaseRevoke({ ID: leaseId }).catch(() => undefined);
+        throw new LeaseLostError(`lease ${subnetKeyOf(subnet)} is gone or no longer ours`);
+      }
       if (previousLeaseId && previousLeaseId !== '0' && previousLeaseId !== leaseId) {
         // The key no longer uses the old etcd lease; revoke it so it does not linger until its TTL.
         await this.client.leaseClient.leaseRevoke({ ID: previousLeaseId }).catch(() => undefined);

@@ -6,7 +6,7 @@
  */
 import type { NetConfig } from '../../shared/config/net-config.js';
 import { describeError } from '../../shared/errors.js';
-import { subnetKeyOf } from '../../shared/ip/cidr.js';
+import { type Cidr, cidrEquals, subnetKeyOf } from '../../shared/ip/cidr.js';
 import type { Logger } from '../logger.js';
 import { Backoff, sleep } from '../sleep.js';
 import { leaseFitsConfig } from './allocate-subnet.js';
@@ -25,6 +25,8 @@ export class LeaseWatcher {
     private readonly registry: SubnetRegistry,
     private readonly cfg: NetConfig,
     private readonly log: Logger,
+    /** This host's PublicIP and subnet: another lease claiming our address is skipped. */
+    private readonly self: () => { publicIp: string; subnet: Cidr } | null = () => null,
   ) {}
 
   /** The leases as last seen (after the most recent batch). */
@@ -40,6 +42,16 @@ export class LeaseWatcher {
     if (!leaseFitsConfig(this.cfg, d.lease.subnet)) {
       this.log.warn({ key: subnetKeyOf(d.lease.subnet), reason: `not a /${this.cfg.subnetLen} subnet of the Network` }, 'lease skipped');
       return null;
+    }
+    const me = this.self();
+    if (me && d.lease.attrs.PublicIP === me.publicIp && !cidrEquals(d.lease.subnet, me.subnet)) {
+      this.log.warn({ key: subnetKeyOf(d.lease.subnet), reason: `claims this host's PublicIP ${me.publicIp}` }, 'lease skipped');
+      return null;
+    }
+    const dup = [...this.known.values()].find((l) => l.attrs.PublicIP === d.lease.attrs.PublicIP && !cidrEquals(l.subnet, d.lease.subnet));
+    if (dup) {
+      // Kept: dropping either could cut off a real host; the operator has to look.
+      this.log.warn({ key: subnetKeyOf(d.lease.subnet), other: subnetKeyOf(dup.subnet), publicIp: dup.attrs.PublicIP }, 'two leases advertise one PublicIP');
     }
     return d.lease;
   }

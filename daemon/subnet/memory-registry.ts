@@ -3,7 +3,7 @@
  * create-if-absent, TTL expiry as deletes, watches that can be broken on purpose). For unit
  * tests of the subnet manager and dry runs; the etcd registry is tested against a real etcd.
  */
-import { SubnetTakenError } from '../../shared/errors.js';
+import { LeaseLostError, SubnetTakenError } from '../../shared/errors.js';
 import { type Cidr, subnetKeyOf } from '../../shared/ip/cidr.js';
 import { decodeLease, encodeLeaseAttrs, type Lease, type LeaseAttrs } from './lease.js';
 import type { LeaseSnapshot, RegistryEvent, RegistryWatchBatch, SubnetRegistry } from './registry.js';
@@ -99,8 +99,10 @@ export class MemorySubnetRegistry implements SubnetRegistry {
     return { subnet, attrs, leaseId: e.leaseId, expiresAt: e.expiresAt };
   }
 
-  async updateLease(subnet: Cidr, attrs: LeaseAttrs, ttlS: number): Promise<Lease> {
-    const e = this.set(subnetKeyOf(subnet), encodeLeaseAttrs(attrs), ttlS);
+  async updateLease(subnet: Cidr, attrs: LeaseAttrs, ttlS: number, previousLeaseId: string): Promise<Lease> {
+    const key = subnetKeyOf(subnet);
+    if (this.entries.get(key)?.leaseId !== previousLeaseId) throw new LeaseLostError(`lease ${key} is gone or no longer ours`);
+    const e = this.set(key, encodeLeaseAttrs(attrs), ttlS);
     return { subnet, attrs, leaseId: e.leaseId, expiresAt: e.expiresAt };
   }
 

@@ -35,7 +35,10 @@ export interface SubnetRegistry {
   getLease(subnet: Cidr): Promise<Lease | null>;
   /** Creates the key only if it does not exist; throws SubnetTakenError otherwise. */
   createLease(subnet: Cidr, attrs: LeaseAttrs, ttlS: number): Promise<Lease>;
-  /** Rewrites the key under a fresh TTL (renewal, or new backend data). */
+  /**
+   * Rewrites the key under a fresh TTL (renewal, or new backend data), only while it is still
+   * attached to `previousLeaseId`; otherwise (expired, deleted, taken over) throws LeaseLostError.
+   */
   updateLease(subnet: Cidr, attrs: LeaseAttrs, ttlS: number, previousLeaseId: string): Promise<Lease>;
   deleteLease(subnet: Cidr): Promise<void>;
   /**

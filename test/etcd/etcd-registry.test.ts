@@ -10,7 +10,7 @@ import { LeaseWatcher, type LeaseEvent } from '../../daemon/subnet/lease-watcher
 import type { Lease } from '../../daemon/subnet/lease.js';
 import { LocalSubnetManager } from '../../daemon/subnet/subnet-manager.js';
 import { parseNetConfig } from '../../shared/config/net-config.js';
-import { EtcdUnavailableError, SubnetExhaustedError, SubnetTakenError } from '../../shared/errors.js';
+import { EtcdUnavailableError, LeaseLostError, SubnetExhaustedError, SubnetTakenError } from '../../shared/errors.js';
 import { formatCidr, parseCidr } from '../../shared/ip/cidr.js';
 import { ETCD_BIN, EtcdServer } from '../helpers/etcd.js';
 import { testLogger } from '../helpers/log.js';
@@ -55,7 +55,7 @@ describe('EtcdSubnetRegistry on a real etcd', { skip }, () => {
   it('renews under a fresh TTL and lets an unrenewed lease expire', async () => {
     const r = registry(`/tw-${uniqueId()}/network`);
     const a = await r.createLease(parseCidr('10.5.1.0/24'), attrs(1), 2);
-    await r.createLease(parseCidr('10.5.2.0/24'), attrs(2), 2);
+    const b = await r.createLease(parseCidr('10.5.2.0/24'), attrs(2), 2);
     await delay(1200);
     const renewed = await r.updateLease(a.subnet, a.attrs, 5, a.leaseId);
     assert.notEqual(renewed.leaseId, a.leaseId);
@@ -63,6 +63,11 @@ describe('EtcdSubnetRegistry on a real etcd', { skip }, () => {
     await delay(2500);
     const left = (await r.listLeases()).leases.map((l) => formatCidr(l.subnet));
     assert.deepEqual(left, ['10.5.1.0/24']);
+    // A late renewal of the expired lease must not resurrect it, nor overwrite a new holder.
+    await assert.rejects(r.updateLease(b.subnet, b.attrs, 5, b.leaseId), LeaseLostError);
+    await r.createLease(b.subnet, attrs(9), 5);
+    await assert.rejects(r.updateLease(b.subnet, b.attrs, 5, b.leaseId), LeaseLostError);
+    assert.equal((await r.getLease(b.subnet))?.attrs.PublicIP, '192.168.7.9');
   });
 
   it('20 managers racing for 15 subnets: 15 distinct leases, 5 clear errors, 0 duplicates (5 rounds)', async () => {
@@ -102,11 +107,11 @@ describe('EtcdSubnetRegistry on a real etcd', { skip }, () => {
       }
     };
     const known = () => w.leases().map((l) => formatCidr(l.subnet)).sort().join(',');
-    await writer.createLease(parseCidr('10.7.1.0/24'), attrs(1), 600);
+    let held = await writer.createLease(parseCidr('10.7.1.0/24'), attrs(1), 600);
     await waitFor(() => known() === '10.7.1.0/24', 'first lease');
 
     // Compaction past the watch position.
-    for (let i = 0; i < 5; i++) await writer.updateLease(parseCidr('10.7.1.0/24'), attrs(1), 600, '');
+    for (let i = 0; i < 5; i++) held = await writer.updateLease(held.subnet, attrs(1), 600, held.leaseId);
     const rev = JSON.parse(etcd.ctl('endpoint', 'status', '-w', 'json'))[0].Status.header.revision as number;
     etcd.ctl('compact', String(rev));
     await writer.createLease(parseCidr('10.7.2.0/24'), attrs(2), 600);

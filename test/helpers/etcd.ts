@@ -34,6 +34,15 @@ export interface EtcdOptions {
   peerPort?: number;
   /** Reuse a data dir (restart). */
   dataDir?: string;
+  /** Member name and the whole initial cluster ("a=http://…,b=http://…") for multi-member clusters. */
+  name?: string;
+  initialCluster?: string;
+  /** Extra etcd flags (TLS). */
+  extraArgs?: string[];
+  /** Scheme of the client URL (https with TLS flags). */
+  scheme?: 'http' | 'https';
+  /** Don't wait for health (members of a cluster that is still forming). */
+  noWait?: boolean;
 }
 
 export class EtcdServer {
@@ -42,9 +51,9 @@ export class EtcdServer {
   readonly endpoint: string;
   private logTail = '';
 
-  private constructor(readonly o: Required<Omit<EtcdOptions, 'netns'>> & { netns?: string }) {
+  private constructor(readonly o: Required<Pick<EtcdOptions, 'host' | 'clientPort' | 'peerPort' | 'dataDir'>> & EtcdOptions) {
     this.dataDir = o.dataDir;
-    this.endpoint = `http://${o.host}:${o.clientPort}`;
+    this.endpoint = `${o.scheme ?? 'http'}://${o.host}:${o.clientPort}`;
   }
 
   /** Starts etcd and waits until it answers. */
@@ -53,7 +62,7 @@ export class EtcdServer {
     const clientPort = opts.clientPort ?? (await freePort());
     const peerPort = opts.peerPort ?? (await freePort());
     const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'twill-etcd-'));
-    const e = new EtcdServer({ host, clientPort, peerPort, dataDir, ...(opts.netns ? { netns: opts.netns } : {}) });
+    const e = new EtcdServer({ ...opts, host, clientPort, peerPort, dataDir });
     await e.startProcess();
     return e;
   }
@@ -65,8 +74,10 @@ export class EtcdServer {
   private args(): string[] {
     const { host, peerPort } = this.o;
     const peer = `http://${host}:${peerPort}`;
-    return ['--name', 'tw', '--data-dir', this.dataDir, '--listen-client-urls', this.endpoint, '--advertise-client-urls', this.endpoint,
-      '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `tw=${peer}`, '--log-level', 'warn'];
+    const name = this.o.name ?? 'tw';
+    return ['--name', name, '--data-dir', this.dataDir, '--listen-client-urls', this.endpoint, '--advertise-client-urls', this.endpoint,
+      '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', this.o.initialCluster ?? `${name}=${peer}`,
+      '--initial-cluster-token', 'twill-test', '--log-level', 'warn', ...(this.o.extraArgs ?? [])];
   }
 
   /** (Re)starts the process on the same ports and data dir. */
@@ -75,6 +86,7 @@ export class EtcdServer {
     const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (b: Buffer) => (this.logTail = (this.logTail + b.toString()).slice(-4000)));
     this.child = child;
+    if (this.o.noWait) return;
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`etcd exited at start: ${this.logTail}`);
@@ -84,10 +96,23 @@ export class EtcdServer {
     throw new Error(`etcd did not become healthy: ${this.logTail}`);
   }
 
+  /** Extra etcdctl flags (TLS client certificates). */
+  ctlArgs: string[] = [];
+
   /** etcdctl against this server (inside its namespace when it has one). */
   ctl(...args: string[]): string {
-    const base = ['env', 'ETCDCTL_API=3', 'etcdctl', '--endpoints', this.endpoint, '--command-timeout=3s', ...args];
+    const base = ['env', 'ETCDCTL_API=3', 'etcdctl', '--endpoints', this.endpoint, '--command-timeout=3s', ...this.ctlArgs, ...args];
     return this.o.netns ? sh('ip', ['netns', 'exec', this.o.netns, ...base]) : sh(base[0]!, base.slice(1));
+  }
+
+  /** Waits until etcd answers. */
+  async waitHealthy(timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.healthy()) return;
+      await delay(100);
+    }
+    throw new Error(`etcd did not become healthy: ${this.logTail}`);
   }
 
   private healthy(): boolean {

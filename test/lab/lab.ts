@@ -16,6 +16,7 @@ import { createNetns, deleteNetns, ipIn, netnsPath, sh, uniqueId } from '../help
 import { DAEMON_BIN } from '../helpers/paths.js';
 import { twillEntryFromConflist } from '../helpers/repo.js';
 import { cniEnv, runPlugin, type PluginRun } from '../helpers/run-plugin.js';
+import { makePki, type TestPki } from '../helpers/tls.js';
 
 export const UNDERLAY_GW = '10.199.0.254';
 export const UNDERLAY_GW2 = '10.199.1.254';
@@ -30,6 +31,10 @@ export interface LabOptions {
   id?: string;
   /** Extra daemon flags for every host. */
   daemonArgs?: string[];
+  /** etcd members (1 or 3), on the lab's underlay gateway address. */
+  etcdMembers?: number;
+  /** etcd over TLS with client certificates (a test CA is made in the lab dir). */
+  etcdTls?: boolean;
 }
 
 export interface LabHost {
@@ -65,6 +70,8 @@ export class Lab {
   readonly hosts: LabHost[] = [];
   readonly pods: LabPod[] = [];
   etcd!: EtcdServer;
+  readonly etcdServers: EtcdServer[] = [];
+  pki: TestPki | null = null;
   private podSeq = 0;
 
   private constructor(readonly opts: LabOptions) {
@@ -73,8 +80,15 @@ export class Lab {
     this.underlay = `tw-${this.id}-u`;
   }
 
+  /** Every member's client URL, comma-separated (what --etcd-endpoints takes). */
   get etcdEndpoint(): string {
-    return `http://${UNDERLAY_GW}:${ETCD_PORT}`;
+    return this.etcdServers.map((e) => e.endpoint).join(',');
+  }
+
+  /** Daemon flags for reaching this lab's etcd (TLS certificates when it uses TLS). */
+  etcdFlags(): string[] {
+    const tls = this.pki ? ['--etcd-cafile', this.pki.ca, '--etcd-certfile', this.pki.clientCert, '--etcd-keyfile', this.pki.clientKey] : [];
+    return ['--etcd-endpoints', this.etcdEndpoint, ...tls];
   }
 
   /** Builds the namespaces and etcd, and writes the network config. Daemons are started separately. */
@@ -98,7 +112,23 @@ export class Lab {
     ipIn(u, 'link', 'set', 'br0', 'up');
     sh('ip', ['netns', 'exec', u, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     for (let n = 1; n <= this.opts.hosts; n++) this.addHost(n);
-    this.etcd = await EtcdServer.start({ netns: u, host: UNDERLAY_GW, clientPort: ETCD_PORT, peerPort: ETCD_PORT + 1, dataDir: join(this.dir, 'etcd') });
+    const members = this.opts.etcdMembers ?? 1;
+    let extraArgs: string[] = [];
+    if (this.opts.etcdTls) {
+      const pki = (this.pki = makePki(this.dir, UNDERLAY_GW));
+      extraArgs = ['--cert-file', pki.serverCert, '--key-file', pki.serverKey, '--client-cert-auth', '--trusted-ca-file', pki.ca];
+    }
+    const names = Array.from({ length: members }, (_, i) => `m${i}`);
+    const cluster = names.map((n, i) => `${n}=http://${UNDERLAY_GW}:${ETCD_PORT + 100 * i + 1}`).join(',');
+    for (const [i, name] of names.entries()) {
+      this.etcdServers.push(await EtcdServer.start({
+        netns: u, host: UNDERLAY_GW, clientPort: ETCD_PORT + 100 * i, peerPort: ETCD_PORT + 100 * i + 1, dataDir: join(this.dir, `etcd-${name}`),
+        name, initialCluster: cluster, extraArgs, scheme: this.opts.etcdTls ? 'https' : 'http', noWait: true,
+      }));
+    }
+    this.etcd = this.etcdServers[0]!;
+    if (this.pki) for (const e of this.etcdServers) e.ctlArgs = ['--cacert', this.pki.ca, '--cert', this.pki.clientCert, '--key', this.pki.clientKey];
+    for (const e of this.etcdServers) await e.waitHealthy();
     this.etcd.ctl('put', '/coreos.com/network/config', JSON.stringify(this.opts.netConf));
   }
 
@@ -127,7 +157,7 @@ export class Lab {
   /** Starts twilld in a host and waits until it reports ready. */
   async startDaemon(h: LabHost, extraArgs: string[] = [], waitReady = true): Promise<void> {
     if (h.daemon && h.daemon.exitCode === null) throw new Error(`daemon on h${h.n} already running`);
-    const args = ['netns', 'exec', h.ns, DAEMON_BIN, '--etcd-endpoints', this.etcdEndpoint, '--iface', 'eth0', '--subnet-file', h.subnetFile,
+    const args = ['netns', 'exec', h.ns, DAEMON_BIN, ...this.etcdFlags(), '--iface', 'eth0', '--subnet-file', h.subnetFile,
       '--socket', h.socket, '--data-dir', h.dataDir, ...(this.opts.daemonArgs ?? []), ...extraArgs];
     appendFileSync(h.log, `--- start ${new Date().toISOString()} ${args.slice(3).join(' ')}\n`);
     const child = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -269,7 +299,7 @@ export class Lab {
   /** Stops every daemon and etcd, deletes every namespace and the temp dir. */
   async destroy(): Promise<void> {
     await Promise.all(this.hosts.map((h) => this.stopDaemon(h).catch(() => undefined)));
-    await this.etcd?.stopProcess().catch(() => undefined);
+    for (const e of this.etcdServers) await e.stopProcess().catch(() => undefined);
     this.destroySync();
   }
 
@@ -278,7 +308,7 @@ export class Lab {
     for (const h of this.hosts) {
       if (h.daemon && h.daemon.exitCode === null) h.daemon.kill('SIGKILL');
     }
-    this.etcd?.killSync();
+    for (const e of this.etcdServers) e.killSync();
     for (const p of this.pods) deleteNetns(p.ns);
     for (const h of this.hosts) deleteNetns(h.ns);
     deleteNetns(this.underlay);
