@@ -2,7 +2,7 @@
  * Checks a CNI_NETNS path before use, as the reference ns.GetNS/IsNSorErr do: it must exist and be
  * a network namespace (nsfs), or a /proc/<pid>/ns/net link (procfs).
  */
-import { statfsSync } from 'node:fs';
+import { statSync, statfsSync } from 'node:fs';
 import { NsPathNotExistError, NsPathNotNetnsError } from '../shared/errors.js';
 
 const NSFS_MAGIC = 0x6e736673;
@@ -19,6 +19,17 @@ export function assertNetns(path: string): void {
     throw new NsPathNotNetnsError(`CNI_NETNS ${path} cannot be read: ${(e as Error).message}`);
   }
   if (type !== NSFS_MAGIC && type !== PROCFS_MAGIC) throw new NsPathNotNetnsError(`CNI_NETNS ${path} is not a network namespace`);
+}
+
+/** True when `path` is the network namespace this process runs in (the host's). */
+export function isOwnNetns(path: string): boolean {
+  try {
+    const a = statSync(path);
+    const b = statSync('/proc/self/ns/net');
+    return a.ino === b.ino && a.dev === b.dev;
+  } catch {
+    return false;
+  }
 }
 
 /** True when the path exists and is a network namespace. */

@@ -6,6 +6,7 @@
 import { CNI_ERR, CniError, toCniError } from '../shared/cni/cni-error.js';
 import { compareVersions, CURRENT_VERSION, SUPPORTED_VERSIONS } from '../shared/cni/types.js';
 import { DecodeError } from '../shared/errors.js';
+import { isOwnNetns } from './netns.js';
 import type { PluginConf } from './plugin-conf.js';
 
 /** Largest config accepted on stdin. */
@@ -116,6 +117,8 @@ export async function runSkel(funcs: PluginFuncs, io: PluginIo): Promise<number>
     }
     const netns = env['CNI_NETNS'] ?? '';
     if (netns && !netns.startsWith('/')) throw new CniError(CNI_ERR.INVALID_ENV, `CNI_NETNS "${netns.slice(0, 200)}" is not an absolute path`);
+    // The reference skel refuses this too: ADD would configure, and DEL delete, the host's own interfaces.
+    if (netns && isOwnNetns(netns)) throw new CniError(CNI_ERR.INVALID_ENV, `CNI_NETNS ${netns.slice(0, 200)} is the plugin's own network namespace, not a container's`);
     const a: CmdArgs = { containerID, netns, ifName, args: parseCniArgs(env['CNI_ARGS'] ?? ''), path: env['CNI_PATH'] ?? '', conf };
     switch (command) {
       case 'ADD':

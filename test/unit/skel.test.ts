@@ -54,6 +54,8 @@ describe('skel dispatcher', () => {
     ['ifname too long', { ...addEnv, CNI_IFNAME: 'abcdefghijklmnop' }, conf('1.0.0'), CNI_ERR.INVALID_ENV, /longer than 15/],
     ['bad container id', { ...addEnv, CNI_CONTAINERID: '-bad id' }, conf('1.0.0'), CNI_ERR.INVALID_ENV, /invalid characters in containerID/],
     ['relative netns', { ...addEnv, CNI_NETNS: 'netns/x' }, conf('1.0.0'), CNI_ERR.INVALID_ENV, /not an absolute path/],
+    ['the host netns as CNI_NETNS', { ...addEnv, CNI_NETNS: '/proc/self/ns/net' }, conf('1.0.0'), CNI_ERR.INVALID_ENV, /plugin's own network namespace/],
+    ['the host netns on DEL', { ...addEnv, CNI_COMMAND: 'DEL', CNI_NETNS: `/proc/${process.pid}/ns/net` }, conf('1.0.0'), CNI_ERR.INVALID_ENV, /own network namespace/],
     ['unknown CNI_ARGS key', { ...addEnv, CNI_ARGS: 'FOO=1' }, conf('1.0.0'), CNI_ERR.UNSUPPORTED_FIELD, /unknown key FOO/],
     ['oversized stdin', addEnv, Buffer.alloc(1024 * 1024 + 10, 0x20).toString(), CNI_ERR.IO_FAILURE, /larger than/],
   ];
