@@ -2,7 +2,7 @@
  * Checks a CNI_NETNS path before use, as the reference ns.GetNS/IsNSorErr do: it must exist and be
  * a network namespace (nsfs), or a /proc/<pid>/ns/net link (procfs).
  */
-import { statSync, statfsSync } from 'node:fs';
+import { lstatSync, readlinkSync, statSync, statfsSync } from 'node:fs';
 import { NsPathNotExistError, NsPathNotNetnsError } from '../shared/errors.js';
 
 const NSFS_MAGIC = 0x6e736673;
@@ -19,6 +19,10 @@ export function assertNetns(path: string): void {
     throw new NsPathNotNetnsError(`CNI_NETNS ${path} cannot be read: ${(e as Error).message}`);
   }
   if (type !== NSFS_MAGIC && type !== PROCFS_MAGIC) throw new NsPathNotNetnsError(`CNI_NETNS ${path} is not a network namespace`);
+  // /proc/<pid>/ns/* links name their kind ("net:[4026532177]"): refuse mnt, pid, uts... namespaces.
+  if (lstatSync(path).isSymbolicLink() && !/^net:\[/.test(readlinkSync(path))) {
+    throw new NsPathNotNetnsError(`CNI_NETNS ${path} is a ${readlinkSync(path).split(':')[0]} namespace, not a network namespace`);
+  }
 }
 
 /** True when `path` is the network namespace this process runs in (the host's). */
