@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { createNetns, deleteNetns, ipIn, sh } from '../test/helpers/netns.js';
 import { Lab } from '../test/lab/lab.js';
 import { fmt, percentile, table, timed, verdict } from './stats.js';
@@ -21,12 +22,12 @@ function synthetic(n: number, offset = 0): Synthetic[] {
   });
 }
 
-/** Writes leases with etcdctl transactions of 100 puts. */
+const PUT_LEASES = fileURLToPath(new URL('./put-leases.js', import.meta.url));
+
+/** Writes the leases from inside the lab (where etcd is), 64 puts in flight. */
 function putAll(lab: Lab, leases: Synthetic[]): void {
-  for (let i = 0; i < leases.length; i += 100) {
-    const ops = leases.slice(i, i + 100).map((l) => `put ${l.key} '${l.value}'`).join('\n');
-    sh('ip', ['netns', 'exec', lab.underlay, 'env', 'ETCDCTL_API=3', 'etcdctl', '--endpoints', lab.etcdEndpoint, 'txn'], `\n${ops}\n\n`);
-  }
+  const lines = leases.map((l) => JSON.stringify({ key: l.key, value: l.value })).join('\n');
+  sh('ip', ['netns', 'exec', lab.underlay, process.execPath, PUT_LEASES, lab.etcdEndpoint], lines + '\n');
 }
 
 function logTimes(path: string, msg: string, since: number): Array<{ t: number; line: Record<string, unknown> }> {

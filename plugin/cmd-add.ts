@@ -23,11 +23,18 @@ export async function cmdAdd(a: CmdArgs): Promise<Record<string, unknown>> {
   const undo: Array<() => Promise<unknown>> = [];
   const attachment = { containerID: a.containerID, ifName: a.ifName };
   try {
-    const alloc = await client.call<AllocateResponse>('POST', '/v1/ipam/allocate', want.ip ? { ...attachment, ip: want.ip } : attachment);
+    // The bridge is read while the daemon allocates.
+    const [allocated, current] = await Promise.allSettled([
+      client.call<AllocateResponse>('POST', '/v1/ipam/allocate', want.ip ? { ...attachment, ip: want.ip } : attachment),
+      readLink(conf.bridge),
+    ]);
+    if (allocated.status === 'rejected') throw allocated.reason;
+    const alloc = allocated.value;
     undo.push(() => client.call('POST', '/v1/ipam/release', attachment));
+    if (current.status === 'rejected') throw current.reason;
     const lease = alloc.lease;
     const mtu = conf.mtu || lease.mtu;
-    const bridge = await ensureBridge(conf.bridge, alloc.gateway, parseCidr(lease.subnet), parseCidr(lease.network), mtu, conf.promiscMode);
+    const bridge = await ensureBridge(conf.bridge, alloc.gateway, parseCidr(lease.subnet), parseCidr(lease.network), mtu, conf.promiscMode, current.value);
 
     const hostName = hostVethName(a.containerID, a.ifName);
     const hostMac = randomMac();

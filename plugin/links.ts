@@ -21,7 +21,7 @@ export function randomMac(): string {
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
-interface JsonLink {
+export interface JsonLink {
   ifindex: number;
   ifname: string;
   mtu: number;
@@ -48,8 +48,8 @@ export async function readLink(name: string, netns?: string): Promise<JsonLink |
  * older subnet of the same cluster network are replaced (flannel's classic "cni0 already has an IP
  * address different from" failure). Safe to run concurrently.
  */
-export async function ensureBridge(name: string, gateway: string, subnet: Cidr, network: Cidr, mtu: number, promisc: boolean): Promise<JsonLink> {
-  let link = await readLink(name);
+export async function ensureBridge(name: string, gateway: string, subnet: Cidr, network: Cidr, mtu: number, promisc: boolean, known?: JsonLink | null): Promise<JsonLink> {
+  let link = known === undefined ? await readLink(name) : known;
   if (!link) {
     try {
       // A fixed MAC: otherwise a bridge takes its lowest port's MAC, which changes as pods come and go.
@@ -79,9 +79,9 @@ export async function ensureBridge(name: string, gateway: string, subnet: Cidr, 
 export async function createVeth(o: {
   hostName: string; hostMac: string; ifName: string; podMac: string; mtu: number; netns: string; bridge: string; hairpin: boolean;
 }): Promise<void> {
-  await ip(['link', 'add', o.hostName, 'mtu', String(o.mtu), 'address', o.hostMac, 'type', 'veth',
-    'peer', 'name', o.ifName, 'mtu', String(o.mtu), 'address', o.podMac, 'netns', o.netns]);
+  // One process: create the pair (the peer straight into the pod's namespace), then attach it.
   await runBatch('ip', [
+    `link add ${o.hostName} mtu ${o.mtu} address ${o.hostMac} type veth peer name ${o.ifName} mtu ${o.mtu} address ${o.podMac} netns ${o.netns}`,
     `link set dev ${o.hostName} master ${o.bridge}`,
     ...(o.hairpin ? [`link set dev ${o.hostName} type bridge_slave hairpin on`] : []),
     `link set dev ${o.hostName} up`,

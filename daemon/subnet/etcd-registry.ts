@@ -10,6 +10,7 @@ import { AppError, EtcdUnavailableError, LeaseLostError, SubnetTakenError } from
 import { type Cidr, subnetKeyOf } from '../../shared/ip/cidr.js';
 import { decodeLease, encodeLeaseAttrs, type Lease, type LeaseAttrs } from './lease.js';
 import type { LeaseSnapshot, RegistryEvent, RegistryWatchBatch, SubnetRegistry } from './registry.js';
+import { WatchQueue } from './watch-queue.js';
 
 /** How to reach etcd (flannel's --etcd-* flags). */
 export interface EtcdOptions {
@@ -160,17 +161,9 @@ export class EtcdSubnetRegistry implements SubnetRegistry {
     return Number(res.TTL);
   }
 
-  async *watchLeases(afterRevision: bigint, signal: AbortSignal): AsyncIterable<RegistryWatchBatch> {
-    const queue: Array<RegistryWatchBatch | Error> = [];
-    let wake: (() => void) | null = null;
-    const push = (item: RegistryWatchBatch | Error): void => {
-      queue.push(item);
-      wake?.();
-    };
-    const onAbort = (): void => wake?.();
-    signal.addEventListener('abort', onAbort);
-    const builder = this.client.watch().prefix(this.subnetsPrefix).startRevision(String(afterRevision + 1n));
-    const watcher = builder.watcher();
+  watchLeases(afterRevision: bigint, signal: AbortSignal): AsyncIterable<RegistryWatchBatch> {
+    const queue = new WatchQueue();
+    const watcher = this.client.watch().prefix(this.subnetsPrefix).startRevision(String(afterRevision + 1n)).watcher();
     watcher.on('data', (res: IWatchResponse) => {
       const events: RegistryEvent[] = res.events.map((ev) => {
         const key = ev.kv.key.toString().slice(this.subnetsPrefix.length);
@@ -178,25 +171,11 @@ export class EtcdSubnetRegistry implements SubnetRegistry {
           ? { type: 'put', key, decoded: decodeLease(key, ev.kv.value, ev.kv.lease) }
           : { type: 'delete', key };
       });
-      push({ events, revision: BigInt(res.header.revision) });
+      queue.push({ events, revision: BigInt(res.header.revision) });
     });
-    watcher.on('disconnected', (e: Error) => push(castEtcdError(e, 'watching leases')));
-    watcher.on('error', (e: Error) => push(castEtcdError(e, 'watching leases')));
-    try {
-      while (!signal.aborted) {
-        const item = queue.shift();
-        if (item === undefined) {
-          await new Promise<void>((r) => (wake = r));
-          wake = null;
-          continue;
-        }
-        if (item instanceof Error) throw item;
-        yield item;
-      }
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-      await watcher.cancel().catch(() => undefined);
-    }
+    watcher.on('disconnected', (e: Error) => queue.push(castEtcdError(e, 'watching leases')));
+    watcher.on('error', (e: Error) => queue.push(castEtcdError(e, 'watching leases')));
+    return queue.drain(signal, () => watcher.cancel().catch(() => undefined));
   }
 
   async close(): Promise<void> {

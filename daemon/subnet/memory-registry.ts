@@ -7,6 +7,7 @@ import { LeaseLostError, SubnetTakenError } from '../../shared/errors.js';
 import { type Cidr, subnetKeyOf } from '../../shared/ip/cidr.js';
 import { decodeLease, encodeLeaseAttrs, type Lease, type LeaseAttrs } from './lease.js';
 import type { LeaseSnapshot, RegistryEvent, RegistryWatchBatch, SubnetRegistry } from './registry.js';
+import { WatchQueue } from './watch-queue.js';
 
 interface Entry {
   value: string;
@@ -110,31 +111,11 @@ export class MemorySubnetRegistry implements SubnetRegistry {
     this.remove(subnetKeyOf(subnet));
   }
 
-  async *watchLeases(afterRevision: bigint, signal: AbortSignal): AsyncIterable<RegistryWatchBatch> {
-    const queue: Array<RegistryWatchBatch | Error> = this.history.filter((b) => b.revision > afterRevision);
-    let wake: (() => void) | null = null;
-    const listener = (b: RegistryWatchBatch | Error): void => {
-      queue.push(b);
-      wake?.();
-    };
-    const onAbort = (): void => wake?.();
+  watchLeases(afterRevision: bigint, signal: AbortSignal): AsyncIterable<RegistryWatchBatch> {
+    const queue = new WatchQueue(this.history.filter((b) => b.revision > afterRevision));
+    const listener = (b: RegistryWatchBatch | Error): void => queue.push(b);
     this.listeners.add(listener);
-    signal.addEventListener('abort', onAbort);
-    try {
-      while (!signal.aborted) {
-        const item = queue.shift();
-        if (item === undefined) {
-          await new Promise<void>((r) => (wake = r));
-          wake = null;
-          continue;
-        }
-        if (item instanceof Error) throw item;
-        yield item;
-      }
-    } finally {
-      this.listeners.delete(listener);
-      signal.removeEventListener('abort', onAbort);
-    }
+    return queue.drain(signal, () => void this.listeners.delete(listener));
   }
 
   async close(): Promise<void> {
