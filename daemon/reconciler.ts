@@ -1,16 +1,22 @@
 /**
  * Runs backend reconcile passes one at a time. Requests that arrive during a pass coalesce into
  * one more pass, so a burst of lease events costs at most two passes and kernel changes are
- * batched.
+ * batched. A pass with failures is retried in the background with a growing delay (1 s to 30 s);
+ * a new request cuts that delay short. Callers wait for the next pass only, never for the retries,
+ * so one kernel entry that keeps failing cannot hold up later lease events.
  */
 import { describeError } from '../shared/errors.js';
 import type { Backend } from './backend/backend.js';
 import type { Logger } from './logger.js';
+import { Backoff } from './sleep.js';
 import type { Lease } from './subnet/lease.js';
 
 export class Reconciler {
   private running: Promise<void> | null = null;
   private dirty = false;
+  private waiters: Array<() => void> = [];
+  private kick: (() => void) | null = null;
+  private readonly retry = new Backoff(1000, 30_000);
   /** Completed passes (for tests and logs). */
   passes = 0;
 
@@ -19,28 +25,50 @@ export class Reconciler {
   /** Asks for a pass; resolves when a pass that started after this call has finished. */
   request(): Promise<void> {
     this.dirty = true;
+    const done = new Promise<void>((r) => this.waiters.push(r));
+    this.kick?.();
     if (!this.running) this.running = this.loop().finally(() => (this.running = null));
-    return this.running;
+    return done;
   }
 
   private async loop(): Promise<void> {
     while (this.dirty) {
       this.dirty = false;
-      const leases = this.remote();
-      const t0 = performance.now();
-      try {
-        const r = await this.backend.reconcile(leases);
-        this.passes++;
-        const ms = Math.round(performance.now() - t0);
-        if (r.added || r.removed || r.failed.length) this.log.info({ remote: leases.length, added: r.added, removed: r.removed, failed: r.failed.length, ms }, 'kernel reconciled');
-        for (const f of r.failed) this.log.error({ line: f.line, err: f.error }, 'kernel change failed');
-        for (const u of r.unroutable) this.log.warn({ lease: u }, 'lease unroutable');
-        if (r.failed.length) this.dirty = true, await new Promise((res) => setTimeout(res, 1000));
-      } catch (e) {
-        this.log.error({ err: describeError(e) }, 'reconcile failed, retrying');
-        this.dirty = true;
-        await new Promise((res) => setTimeout(res, 1000));
+      const waiting = this.waiters.splice(0);
+      const failed = await this.pass();
+      for (const w of waiting) w();
+      if (!failed) {
+        this.retry.reset();
+        continue;
       }
+      this.dirty = true;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.retry.next());
+        t.unref();
+        this.kick = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.kick = null;
+    }
+  }
+
+  /** One pass; true when something failed and should be retried. */
+  private async pass(): Promise<boolean> {
+    const leases = this.remote();
+    const t0 = performance.now();
+    try {
+      const r = await this.backend.reconcile(leases);
+      this.passes++;
+      const ms = Math.round(performance.now() - t0);
+      if (r.added || r.removed || r.failed.length) this.log.info({ remote: leases.length, added: r.added, removed: r.removed, failed: r.failed.length, ms }, 'kernel reconciled');
+      for (const f of r.failed) this.log.error({ line: f.line, err: f.error }, 'kernel change failed');
+      for (const u of r.unroutable) this.log.warn({ lease: u }, 'lease unroutable');
+      return r.failed.length > 0;
+    } catch (e) {
+      this.log.error({ err: describeError(e) }, 'reconcile failed, retrying');
+      return true;
     }
   }
 }

@@ -6,6 +6,7 @@
 import type { ErrorObject } from 'ajv';
 import { throwAjvErrors } from '../shared/config/ajv-errors.js';
 import { CNI_ERR, CniError } from '../shared/cni/cni-error.js';
+import { isIp } from '../shared/ip/cidr.js';
 import validatePluginConf from './validate-plugin-conf.js';
 
 export interface PluginConf {
@@ -29,7 +30,6 @@ export interface PluginConf {
 
 /** Checks a decoded config; compiled from pluginConfSchema at build time (ajv standalone code). */
 const validate = validatePluginConf as ((x: unknown) => x is PluginConf) & { errors?: ErrorObject[] | null };
-
 
 /** Validates a decoded config object and applies defaults (in place). */
 export function parsePluginConf(raw: unknown): PluginConf {
@@ -62,7 +62,6 @@ export interface AttachmentArgs {
 }
 
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
-const IP_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
 /** Capabilities twill does not implement: declaring them on twill is a configuration mistake. */
 const UNSUPPORTED_CAPS = ['portMappings', 'bandwidth', 'ipRanges', 'dns', 'aliases', 'infinibandGUID', 'deviceID'];
@@ -107,8 +106,7 @@ export function attachmentArgs(conf: PluginConf, cniArgs: Record<string, string>
     if (list.length > 1) throw new CniError(CNI_ERR.UNSUPPORTED_FIELD, `ips: twill gives a pod one IPv4 address, ${list.length} were requested`);
     if (list.length === 1) {
       const ip = String(list[0]).split('/')[0]!;
-      const m = IP_RE.exec(ip);
-      if (!m || m.slice(1).some((o) => Number(o) > 255)) throw new CniError(CNI_ERR.INVALID_NETWORK_CONFIG, `ips: ${JSON.stringify(list[0])} is not an IPv4 address`);
+      if (!isIp(ip)) throw new CniError(CNI_ERR.INVALID_NETWORK_CONFIG, `ips: ${JSON.stringify(list[0])} is not an IPv4 address`);
       out.ip = ip;
     }
   }

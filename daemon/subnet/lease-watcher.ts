@@ -20,6 +20,8 @@ export interface LeaseEvent {
 
 export class LeaseWatcher {
   private readonly known = new Map<string, Lease>();
+  /** The next snapshot follows a broken watch (logged as a resync). */
+  private wasResync = false;
 
   constructor(
     private readonly registry: SubnetRegistry,
@@ -124,6 +126,4 @@ export class LeaseWatcher {
       }
     }
   }
-
-  private wasResync = false;
 }
