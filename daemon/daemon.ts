@@ -278,7 +278,8 @@ export class Daemon {
       await this.backend?.teardown().catch((e: Error) => this.log.warn({ err: e.message }, 'cannot remove the data plane'));
       this.log.info({}, 'data plane and rules removed');
     }
-    this.log.info({ reason: this.stopReason, subnet: this.lease ? formatCidr(this.lease.subnet) : null }, 'stopped; lease kept for reuse');
+    if (this.lease) this.log.info({ reason: this.stopReason, subnet: formatCidr(this.lease.subnet) }, 'stopped; lease kept for reuse');
+    else this.log.info({ reason: this.stopReason }, 'stopped');
   }
 }
 
