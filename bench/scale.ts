@@ -3,7 +3,9 @@
  * (cold start), next to `ip -batch`/`bridge -batch` applying the same entries; a new lease → 10
  * running daemons (p50/p99); twilld's RSS with 5,000 leases.
  */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createNetns, deleteNetns, ipIn, sh } from '../test/helpers/netns.js';
@@ -83,9 +85,12 @@ async function propagation(hosts: number, samples: number): Promise<number[]> {
     await lab.startAll();
     const lat: number[] = [];
     const leases = synthetic(samples, 60_000);
+    // One writer for all puts; it prints when etcd acknowledged each one (the lease exists).
+    const writer = spawn('ip', ['netns', 'exec', lab.underlay, process.execPath, PUT_LEASES, lab.etcdEndpoint, '--one-by-one'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const acks = createInterface({ input: writer.stdout })[Symbol.asyncIterator]();
     for (const l of leases) {
-      const t0 = Date.now();
-      sh('ip', ['netns', 'exec', lab.underlay, 'env', 'ETCDCTL_API=3', 'etcdctl', '--endpoints', lab.etcdEndpoint, 'put', l.key, l.value]);
+      writer.stdin.write(JSON.stringify({ key: l.key, value: l.value }) + '\n');
+      const t0 = Number((await acks.next()).value);
       const seen = new Set<number>();
       while (seen.size < hosts && Date.now() - t0 < 10_000) {
         for (const h of lab.hosts) {
@@ -102,6 +107,7 @@ async function propagation(hosts: number, samples: number): Promise<number[]> {
       }
       if (seen.size < hosts) throw new Error(`lease ${l.subnet} reached ${seen.size}/${hosts} hosts`);
     }
+    writer.stdin.end();
     return lat;
   } finally {
     await lab.destroy();
@@ -122,7 +128,7 @@ export async function benchScale(sizes: number[], samples: number): Promise<stri
   return [
     'scale (vxlan: a route, a neighbour and an FDB entry per lease; etcd in the lab; times from the daemon\'s log)',
     table(rows),
-    `new lease → 10 running daemons, ${samples} leases (${lat.length} deliveries), measured from before etcdctl starts: p50 ${fmt(percentile(lat, 50), 0)} ms, p99 ${fmt(percentile(lat, 99), 0)} ms`,
+    `new lease → 10 running daemons, ${samples} leases (${lat.length} deliveries), from etcd's acknowledgement of the put to the daemon's "kernel reconciled" log line (ms resolution): p50 ${fmt(percentile(lat, 50), 0)} ms, p99 ${fmt(percentile(lat, 99), 0)} ms`,
     ...verdicts,
     verdict('new lease → all 10 hosts p99', percentile(lat, 99), '<=', 200, ' ms'),
   ];

@@ -34,6 +34,8 @@ export interface DaemonSettings extends IfaceSelection {
   /** Remove masquerade rules and the data plane on a clean exit (the lease is kept either way). */
   cleanupOnExit: boolean;
   masqMode: MasqMode | 'auto';
+  /** Seconds between re-reads of the kernel state twill owns. */
+  kernelResyncS: number;
 }
 
 /** Why the daemon stopped; exit status 0 only for 'signal'. */
@@ -64,7 +66,7 @@ export class Daemon {
     try {
       await this.start(sig);
       if (sig.aborted) return this.stopReason;
-      await Promise.all([this.watchLoop(sig), this.renewLoop(sig), this.pendingLoop(sig)]);
+      await Promise.all([this.watchLoop(sig), this.renewLoop(sig), this.pendingLoop(sig), this.resyncLoop(sig)]);
     } catch (e) {
       if (!sig.aborted) {
         this.log.fatal({ err: describeError(e), code: (e as AppError).code, hint: (e as AppError).hint }, 'daemon failed');
@@ -91,7 +93,7 @@ export class Daemon {
     this.log.info({ iface: ext.name, ifaceIp: `${ext.ifaceIp}/${ext.ifacePrefix}`, publicIp: ext.publicIp, mtu: ext.mtu }, 'external interface selected');
     const cfg = (this.cfg = await this.subnets.getNetworkConfig(sig));
     this.log.info({ network: formatCidr(cfg.network), subnetLen: cfg.subnetLen, backend: cfg.backendType }, 'network config read');
-    const backend = (this.backend = createBackend(cfg.backendType, { cfg, ext, dataDir: this.s.dataDir }));
+    const backend = (this.backend = createBackend(cfg.backendType, { cfg, ext, dataDir: this.s.dataDir, kernelResyncMs: this.s.kernelResyncS * 1000 }));
     const prepared = await backend.prepare();
     this.mtu = prepared.mtu;
     const previous = readPreviousSubnet(this.s.subnetFile);
@@ -180,6 +182,14 @@ export class Daemon {
     while (!sig.aborted) {
       await sleep(2000, sig);
       if (!sig.aborted) this.drainPendingReleases();
+    }
+  }
+
+  /** A pass now and then even without lease events, so the kernel is re-read and drift is healed. */
+  private async resyncLoop(sig: AbortSignal): Promise<void> {
+    while (!sig.aborted) {
+      await sleep(this.s.kernelResyncS * 1000, sig);
+      if (!sig.aborted && this.reconciler) await this.reconciler.request();
     }
   }
 

@@ -38,6 +38,7 @@ export const daemonFlags = {
   'healthz-port': { type: 'number', default: 0, describe: 'port of the healthz server (GET /healthz); 0 disables it' },
   socket: { type: 'string', default: DEFAULT_SOCKET_PATH, describe: 'Unix socket of the local API (plugin ↔ daemon)' },
   'data-dir': { type: 'string', default: DEFAULT_DATA_DIR, describe: 'directory for pod-address allocations, the VTEP MAC and queued releases' },
+  'kernel-resync-interval': { type: 'number', default: 60, describe: 'seconds between re-reads of the kernel state twill owns (heals routes or entries changed by hand)' },
   'cleanup-on-exit': { type: 'boolean', default: false, describe: 'on a clean stop remove masquerade rules, routes and devices (the lease is kept)' },
   'log-level': { type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'], describe: 'log level' },
 } as const;
@@ -101,6 +102,7 @@ export function daemonSettingsFrom(a: Record<string, unknown>): DaemonSettings &
     healthzIp,
     healthzPort: num('healthz-port', 0, 65535),
     cleanupOnExit: Boolean(a['cleanup-on-exit']),
+    kernelResyncS: num('kernel-resync-interval', 1, 86400),
     masqMode: String(a['masq-mode'] ?? 'auto') as DaemonSettings['masqMode'],
     renewMarginS: num('subnet-lease-renew-margin', 0, 24 * 60 * 365) * 60,
     ttlS,

@@ -50,6 +50,8 @@ export interface BackendDeps {
   cfg: NetConfig;
   ext: ExternalInterface;
   dataDir: string;
+  /** How old the remembered kernel state may get before it is read again. */
+  kernelResyncMs?: number;
 }
 
 export type BackendFactory = (deps: BackendDeps) => Backend;

@@ -6,8 +6,9 @@
 import { contains, formatCidr, parseIp } from '../../shared/ip/cidr.js';
 import type { Lease } from '../subnet/lease.js';
 import type { Backend, BackendDeps, BackendPrepared, ExternalInterface, ReconcileReport } from './backend.js';
-import { type KernelEntry, planReconcile, routeEntry } from './kernel-plan.js';
-import { applyPlan, readOwnedRoutes } from './kernel-state.js';
+import { type KernelEntry, routeEntry } from './kernel-plan.js';
+import { readOwnedRoutes } from './kernel-state.js';
+import { OwnedState } from './owned-state.js';
 
 /** True when `ipText` is on the external interface's directly connected subnet. */
 export function onSameSegment(ext: ExternalInterface, ipText: string): boolean {
@@ -20,16 +21,12 @@ export function directRoute(ext: ExternalInterface, lease: Lease): KernelEntry |
   return routeEntry(formatCidr(lease.subnet), lease.attrs.PublicIP, ext.name, false);
 }
 
-/** Runs one reconcile pass over a desired entry list. */
-export async function reconcileEntries(desired: KernelEntry[], actual: KernelEntry[], unroutable: string[]): Promise<ReconcileReport> {
-  const plan = planReconcile(desired, actual);
-  const failed = await applyPlan(plan);
-  return { added: plan.add.length, removed: plan.del.length, failed, unroutable };
-}
-
 export class HostGwBackend implements Backend {
   readonly type = 'host-gw' as const;
-  constructor(private readonly deps: BackendDeps) {}
+  private readonly state: OwnedState;
+  constructor(private readonly deps: BackendDeps) {
+    this.state = new OwnedState(readOwnedRoutes, undefined, deps.kernelResyncMs);
+  }
 
   async prepare(): Promise<BackendPrepared> {
     return { backendData: null, mtu: this.deps.ext.mtu };
@@ -45,10 +42,10 @@ export class HostGwBackend implements Backend {
       if (r) desired.push(r);
       else unroutable.push(`${formatCidr(l.subnet)} via ${l.attrs.PublicIP}`);
     }
-    return reconcileEntries(desired, await readOwnedRoutes(), unroutable);
+    return this.state.reconcile(desired, unroutable);
   }
 
   async teardown(): Promise<void> {
-    await reconcileEntries([], await readOwnedRoutes(), []);
+    await this.state.clear();
   }
 }

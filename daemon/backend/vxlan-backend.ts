@@ -19,7 +19,8 @@ import { formatCidr, formatIp, networkOf } from '../../shared/ip/cidr.js';
 import { ip, ipJson } from '../../shared/netlink/ip-command.js';
 import type { Lease } from '../subnet/lease.js';
 import type { Backend, BackendDeps, BackendPrepared, ReconcileReport } from './backend.js';
-import { directRoute, reconcileEntries } from './host-gw-backend.js';
+import { directRoute } from './host-gw-backend.js';
+import { OwnedState } from './owned-state.js';
 import { fdbEntry, type KernelEntry, neighEntry, routeEntry } from './kernel-plan.js';
 import { readFdb, readOwnedRoutes, readPermanentNeighs } from './kernel-state.js';
 
@@ -91,10 +92,12 @@ export class VxlanBackend implements Backend {
   readonly conf: VxlanConfig;
   readonly dev: string;
   private mac = '';
+  private readonly state: OwnedState;
 
   constructor(private readonly deps: BackendDeps) {
     this.conf = parseVxlanConfig(deps.cfg.backend);
     this.dev = `flannel.${this.conf.VNI}`;
+    this.state = new OwnedState(async () => (await Promise.all([readOwnedRoutes(), readPermanentNeighs(this.dev), readFdb(this.dev)])).flat(), undefined, deps.kernelResyncMs);
   }
 
   private get port(): number {
@@ -191,12 +194,11 @@ export class VxlanBackend implements Backend {
       if (e) desired.push(...e);
       else unroutable.push(`${formatCidr(l.subnet)}: ${l.attrs.BackendType} lease without a valid VtepMAC`);
     }
-    const [routes, neighs, fdb] = await Promise.all([readOwnedRoutes(), readPermanentNeighs(this.dev), readFdb(this.dev)]);
-    return reconcileEntries(desired, [...routes, ...neighs, ...fdb], unroutable);
+    return this.state.reconcile(desired, unroutable);
   }
 
   async teardown(): Promise<void> {
-    await reconcileEntries([], await readOwnedRoutes(), []);
+    await this.state.clear();
     await ip(['link', 'del', 'dev', this.dev]).catch(() => undefined);
   }
 }

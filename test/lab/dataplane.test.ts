@@ -155,3 +155,17 @@ describe('host-gw across segments, and alloc', { skip }, () => {
     }
   });
 });
+
+describe('kernel drift', { skip }, () => {
+  let lab: Lab;
+  after(async () => lab?.destroy());
+
+  it('puts back a route deleted by hand at the next kernel re-read', async () => {
+    lab = await Lab.create({ hosts: 2, netConf: { Network: '10.49.0.0/16', Backend: { Type: 'vxlan' } }, daemonArgs: ['--kernel-resync-interval', '2'] });
+    await lab.startAll();
+    const sub2 = lab.subnetEnv(lab.host(2))['FLANNEL_SUBNET']!.replace(/\.1\//, '.0/');
+    ipIn(lab.host(1).ns, 'route', 'del', sub2);
+    assert.doesNotMatch(routesOf(lab.host(1).ns), new RegExp(sub2.replace(/\./g, '\\.')));
+    await until('the route is back', () => routesOf(lab.host(1).ns).includes(sub2), 5000);
+  });
+});
