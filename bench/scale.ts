@@ -88,9 +88,13 @@ async function propagation(hosts: number, samples: number): Promise<number[]> {
     // One writer for all puts; it prints when etcd acknowledged each one (the lease exists).
     const writer = spawn('ip', ['netns', 'exec', lab.underlay, process.execPath, PUT_LEASES, lab.etcdEndpoint, '--one-by-one'], { stdio: ['pipe', 'pipe', 'inherit'] });
     const acks = createInterface({ input: writer.stdout })[Symbol.asyncIterator]();
+    try {
     for (const l of leases) {
+      // From the moment the put is handed to the running writer (no process start counted);
+      // daemons may see the watch event before the writer sees etcd's acknowledgement.
+      const t0 = Date.now();
       writer.stdin.write(JSON.stringify({ key: l.key, value: l.value }) + '\n');
-      const t0 = Number((await acks.next()).value);
+      await acks.next();
       const seen = new Set<number>();
       while (seen.size < hosts && Date.now() - t0 < 10_000) {
         for (const h of lab.hosts) {
@@ -107,7 +111,10 @@ async function propagation(hosts: number, samples: number): Promise<number[]> {
       }
       if (seen.size < hosts) throw new Error(`lease ${l.subnet} reached ${seen.size}/${hosts} hosts`);
     }
-    writer.stdin.end();
+    } finally {
+      writer.stdin.end();
+      writer.kill();
+    }
     return lat;
   } finally {
     await lab.destroy();
@@ -128,7 +135,7 @@ export async function benchScale(sizes: number[], samples: number): Promise<stri
   return [
     'scale (vxlan: a route, a neighbour and an FDB entry per lease; etcd in the lab; times from the daemon\'s log)',
     table(rows),
-    `new lease → 10 running daemons, ${samples} leases (${lat.length} deliveries), from etcd's acknowledgement of the put to the daemon's "kernel reconciled" log line (ms resolution): p50 ${fmt(percentile(lat, 50), 0)} ms, p99 ${fmt(percentile(lat, 99), 0)} ms`,
+    `new lease → 10 running daemons, ${samples} leases (${lat.length} deliveries), from handing the put to a running etcd client to the daemon's "kernel reconciled" log line (ms resolution): p50 ${fmt(percentile(lat, 50), 0)} ms, p99 ${fmt(percentile(lat, 99), 0)} ms`,
     ...verdicts,
     verdict('new lease → all 10 hosts p99', percentile(lat, 99), '<=', 200, ' ms'),
   ];
