@@ -9,6 +9,7 @@ import { rmSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { canUseNetns, createNetns, deleteNetns, ipIn, netnsPath } from '../helpers/netns.js';
+import { hostVethName } from '../../plugin/links.js';
 import { PLUGIN_BIN } from '../helpers/paths.js';
 import { cniEnv } from '../helpers/run-plugin.js';
 import { Lab, type LabHost } from './lab.js';
@@ -64,26 +65,27 @@ describe('crash safety', { skip }, () => {
     for (const cleanup of ['DEL', 'GC'] as const) {
       const ns = createNetns(`tw-${lab.id}-k${cleanup}`);
       const id = `killed-${cleanup}-${lab.id}`;
-      const before = hostVeths(h).length;
-      let killedAt = 0;
-      // Kill it at growing delays until it dies while holding something (an allocation or a veth).
-      for (let ms = 40; ms < 400; ms += 20) {
+      const veth = hostVethName(id, 'eth0');
+      // Kill it the moment the daemon has given it an address (it is then creating the veth and
+      // configuring the pod). If it ever finishes first, undo with DEL and try again.
+      let killed = false;
+      for (let attempt = 0; attempt < 20 && !killed; attempt++) {
         const child = spawn('ip', ['netns', 'exec', h.ns, PLUGIN_BIN], { env: { PATH: process.env['PATH'] ?? '', ...cniEnv('ADD', { containerID: id, netns: netnsPath(ns), ifName: 'eth0' }) }, stdio: ['pipe', 'ignore', 'ignore'] });
+        const exited = new Promise<void>((r) => child.once('exit', () => r()));
         child.stdin.end(JSON.stringify(lab.pluginConf(h)));
-        await delay(ms);
-        const code = await new Promise<number | null>((r) => {
-          if (child.exitCode !== null) return r(child.exitCode);
-          child.once('exit', (c) => r(c));
-          child.kill('SIGKILL');
-        });
-        const allocs = await lab.api<Array<{ containerID: string }>>(h, '/v1/ipam/allocations');
-        if (code === null && allocs.some((a) => a.containerID === id)) {
-          killedAt = ms;
-          break;
+        while (child.exitCode === null && child.signalCode === null) {
+          const allocs = await lab.api<Array<{ containerID: string }>>(h, '/v1/ipam/allocations');
+          if (allocs.some((a) => a.containerID === id) && child.exitCode === null) {
+            child.kill('SIGKILL');
+            killed = true;
+            break;
+          }
         }
-        // It finished or held nothing yet: undo and try a longer delay.
-        await lab.plugin(h, 'DEL', lab.pluginConf(h), { containerID: id, netns: netnsPath(ns), ifName: 'eth0' });
+        await exited;
+        if (killed && child.exitCode === 0) killed = false; // it won the race and finished after all
+        if (!killed) await lab.plugin(h, 'DEL', lab.pluginConf(h), { containerID: id, netns: netnsPath(ns), ifName: 'eth0' });
       }
+      const killedAt = killed ? 1 : 0;
       assert.ok(killedAt > 0, 'managed to kill the plugin while it held an allocation');
       if (cleanup === 'DEL') {
         assert.equal((await lab.plugin(h, 'DEL', lab.pluginConf(h), { containerID: id, netns: netnsPath(ns), ifName: 'eth0' })).code, 0);
@@ -93,7 +95,7 @@ describe('crash safety', { skip }, () => {
       }
       const allocs = await lab.api<Array<{ containerID: string }>>(h, '/v1/ipam/allocations');
       assert.ok(!allocs.some((a) => a.containerID === id), `${cleanup} released the half-made pod's address`);
-      assert.equal(hostVeths(h).length, before, `${cleanup} removed the half-made pod's veth`);
+      assert.ok(!hostVeths(h).includes(veth), `${cleanup} removed the half-made pod's veth ${veth}`);
       deleteNetns(ns);
     }
   });
