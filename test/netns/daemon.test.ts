@@ -73,6 +73,15 @@ describe('twilld in three lab hosts', { skip }, () => {
     assert.equal(big, '413');
   });
 
+  it('serves GET /healthz on --healthz-ip/--healthz-port (the DaemonSet probe)', async () => {
+    const h = lab.host(1);
+    await lab.stopDaemon(h);
+    await lab.startDaemon(h, ['--healthz-ip', h.ip, '--healthz-port', '10270']);
+    const get = (path: string) => sh('ip', ['netns', 'exec', h.ns, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', `http://${h.ip}:10270${path}`]);
+    assert.equal(get('/healthz'), '200');
+    assert.equal(get('/other'), '404');
+  });
+
   it('replaces a stale socket file', async () => {
     const h = lab.host(3);
     await lab.stopDaemon(h, 'SIGKILL');
