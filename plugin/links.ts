@@ -3,22 +3,16 @@
  * can): the host bridge with its gateway address, the veth pair (host side named from the
  * container ID and interface name, so DEL needs no state), and the pod side's address and routes.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { KernelError, LinkNotFoundError } from '../shared/errors.js';
 import { type Cidr, containsCidr, parseCidr } from '../shared/ip/cidr.js';
 import { ip, ipJson, runBatch } from '../shared/netlink/ip-command.js';
+import { randomMac } from '../shared/net/mac.js';
 
 /** Host-side veth name: "veth" + 11 hex digits of sha256(containerID, ifName). */
 export function hostVethName(containerID: string, ifName: string): string {
   return 'veth' + createHash('sha256').update(`${containerID}\u0000${ifName}`).digest('hex').slice(0, 11);
-}
-
-/** A random locally administered unicast MAC. */
-export function randomMac(): string {
-  const b = randomBytes(6);
-  b[0] = (b[0]! & 0xfe) | 0x02;
-  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
 export interface JsonLink {

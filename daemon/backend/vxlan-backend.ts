@@ -10,13 +10,13 @@
  * FDB entries stay valid). An existing device with compatible settings is kept as it is, so a
  * daemon restart never drops traffic.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ajv, throwAjvErrors } from '../../shared/config/ajv.js';
 import { LinkNotFoundError } from '../../shared/errors.js';
 import { formatCidr, formatIp, networkOf } from '../../shared/ip/cidr.js';
 import { ip, ipJson } from '../../shared/netlink/ip-command.js';
+import { randomMac } from '../../shared/net/mac.js';
 import type { Lease } from '../subnet/lease.js';
 import type { Backend, BackendDeps, BackendPrepared, ReconcileReport } from './backend.js';
 import { directRoute } from './host-gw-backend.js';
@@ -70,15 +70,6 @@ export interface VxlanLeaseData {
 }
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
-
-/** A random locally administered unicast MAC. */
-export function randomMac(prefix?: string): string {
-  const b = randomBytes(6);
-  b[0] = (b[0]! & 0xfe) | 0x02;
-  const parts = [...b].map((x) => x.toString(16).padStart(2, '0'));
-  if (prefix) prefix.toLowerCase().split(':').forEach((p, i) => (parts[i] = p));
-  return parts.join(':');
-}
 
 interface VxlanLinkInfo {
   address: string;
