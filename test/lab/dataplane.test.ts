@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { canUseNetns, ipIn } from '../helpers/netns.js';
 import { observedSource } from '../helpers/udp-probe.js';
+import { until } from '../helpers/wait.js';
 import { Lab, type LabPod, UNDERLAY_GW } from './lab.js';
 
 const skip = canUseNetns() ? false : 'needs root and network namespaces';
@@ -26,15 +27,6 @@ async function allPairsPing(lab: Lab, pods: LabPod[]): Promise<string[]> {
 
 function routesOf(ns: string): string {
   return ipIn(ns, 'route', 'show', 'proto', '116');
-}
-
-async function until(what: string, fn: () => boolean, timeoutMs: number): Promise<number> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    if (fn()) return Date.now() - t0;
-    await delay(20);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 for (const backend of ['vxlan', 'host-gw'] as const) {

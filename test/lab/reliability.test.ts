@@ -10,10 +10,13 @@ import { after, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { canUseNetns, ipIn } from '../helpers/netns.js';
 import { makePki } from '../helpers/tls.js';
+import { until as untilEvery } from '../helpers/wait.js';
 import { Lab, type LabHost, type LabPod } from './lab.js';
 
 const skip = canUseNetns() ? false : 'needs root and network namespaces';
 const OUTAGE_S = Number(process.env['TWILL_OUTAGE_S'] ?? 60);
+/** These conditions spawn etcdctl or read logs: poll every 100 ms. */
+const until = (what: string, fn: () => boolean | Promise<boolean>, ms: number) => untilEvery(what, fn, ms, 100);
 const SHORT_TTL = ['--subnet-lease-ttl', '20', '--subnet-lease-renew-margin', '60']; // renew every 10 s
 
 /** Pings continuously (5 per second) for `seconds`; resolves with [sent, received]. */
@@ -30,15 +33,6 @@ function pingFor(from: LabPod, to: LabPod, seconds: number): Promise<[number, nu
 
 function logSince(h: LabHost, mark: number): string {
   return readFileSync(h.log, 'utf8').slice(mark);
-}
-
-async function until(what: string, fn: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    if (await fn()) return;
-    await delay(100);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 for (const members of [1, 3]) {
