@@ -93,7 +93,9 @@ export class Daemon {
     this.log.info({ iface: ext.name, ifaceIp: `${ext.ifaceIp}/${ext.ifacePrefix}`, publicIp: ext.publicIp, mtu: ext.mtu }, 'external interface selected');
     const cfg = (this.cfg = await this.subnets.getNetworkConfig(sig));
     this.log.info({ network: formatCidr(cfg.network), subnetLen: cfg.subnetLen, backend: cfg.backendType }, 'network config read');
-    const backend = (this.backend = createBackend(cfg.backendType, { cfg, ext, dataDir: this.s.dataDir, kernelResyncMs: this.s.kernelResyncS * 1000 }));
+    const backend = (this.backend = createBackend(cfg.backendType, {
+      cfg, ext, dataDir: this.s.dataDir, kernelResyncMs: this.s.kernelResyncS * 1000, log: this.log.child({ component: cfg.backendType }),
+    }));
     const prepared = await backend.prepare();
     this.mtu = prepared.mtu;
     const previous = readPreviousSubnet(this.s.subnetFile);

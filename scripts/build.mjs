@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, wr
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { bundle } from './bundle.mjs';
+import { bundle, koffiNativePath } from './bundle.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
@@ -50,12 +50,17 @@ if (!existsSync(node22)) throw new Error(`Node 22 for the executables is missing
 const seaDir = join(root, 'dist', 'sea');
 mkdirSync(seaDir, { recursive: true });
 const env = { ...process.env, PATH: `${dirname(node22)}:${join(root, 'node_modules', '.bin')}:${process.env.PATH ?? ''}` };
+// The daemon's udp relay runs in a worker thread; a worker cannot load code from inside the
+// executable, so its bundle is an asset handed to the Worker as source, with koffi's native library.
+const relayWorker = join(seaDir, 'udp-relay-worker.cjs');
+await bundle(join(root, 'dist', 'daemon', 'backend', 'udp', 'relay-worker.js'), relayWorker, { evalWorker: true });
+const ASSETS = { twill: {}, twilld: { 'udp-relay-worker.cjs': relayWorker, 'koffi.node': koffiNativePath() } };
 for (const [name, entry] of ENTRIES) {
   const out = join(bin, name);
   const cjs = join(seaDir, `${name}.cjs`);
   await bundle(join(root, 'dist', entry), cjs);
   rmSync(out, { force: true });
-  execFileSync(node22, [join(root, 'scripts', 'sea.cjs'), cjs, out], { stdio: ['ignore', 'ignore', 'inherit'], env, cwd: root });
+  execFileSync(node22, [join(root, 'scripts', 'sea.cjs'), cjs, out, JSON.stringify(ASSETS[name])], { stdio: ['ignore', 'ignore', 'inherit'], env, cwd: root });
   // pkg's sea() does not fail when injection fails: prove the executable works, with no environment at all.
   const v = execFileSync('env', ['-i', 'CNI_COMMAND=VERSION', out, ...(name === 'twilld' ? ['--help'] : [])], { encoding: 'utf8', cwd: '/' });
   if (!/supportedVersions|twilld/.test(v)) throw new Error(`${out} does not run: ${v}`);

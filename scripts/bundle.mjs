@@ -2,7 +2,9 @@
 // Two dependencies read files at run time and are fixed here, at build time:
 // - etcd3 loads proto/rpc.proto with @grpc/proto-loader: the protos are compiled to JSON now and
 //   loaded with proto-loader's fromJSON instead;
-// - yargs' ESM shim uses import.meta.url, which a CommonJS bundle lacks: it is defined from __filename.
+// - yargs' ESM shim uses import.meta.url, which a CommonJS bundle lacks: it is defined from __filename;
+// - koffi finds its native library (package @koromix/koffi-linux-x64) on disk: that package is
+//   replaced by shared/native/native-addon.ts, which loads the copy embedded in the executable.
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -32,8 +34,32 @@ const inlineEtcdProto = {
   },
 };
 
-/** Bundles `entry` (a compiled dist/*.js file) into `outfile`. */
-export async function bundle(entry, outfile) {
+/** Where the native library koffi needs is, to embed it as the SEA asset `koffi.node`. */
+export function koffiNativePath() {
+  return join(dirname(require.resolve('@koromix/koffi-linux-x64/package.json')), 'linux_x64', 'koffi.node');
+}
+
+const embeddedKoffi = {
+  name: 'embedded-koffi',
+  setup(b) {
+    // koffi's CommonJS entry requires its native package by name (the ESM one hides it behind createRequire).
+    b.onResolve({ filter: /^koffi$/ }, () => ({ path: require.resolve('koffi') }));
+    b.onResolve({ filter: /^@koromix\/koffi-linux-x64$/ }, () => ({ path: 'koffi.node', namespace: 'embedded-addon' }));
+    b.onLoad({ filter: /.*/, namespace: 'embedded-addon' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(join(root, 'dist', 'shared', 'native', 'native-addon.js'))}).loadEmbeddedAddon(${JSON.stringify(args.path)});`,
+      resolveDir: root,
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * Bundles `entry` (a compiled dist/*.js file) into `outfile`. With `evalWorker`, the bundle is
+ * source for `new Worker(code, { eval: true })`, where __filename is "[worker eval]": it is set
+ * to the executable, so createRequire (koffi) gets an absolute path.
+ */
+export async function bundle(entry, outfile, { evalWorker = false } = {}) {
+  const filename = evalWorker ? 'var __filename = process.execPath, __dirname = require("path").dirname(__filename);\n' : '';
   await build({
     entryPoints: [entry],
     outfile,
@@ -45,7 +71,7 @@ export async function bundle(entry, outfile) {
     legalComments: 'none',
     logLevel: 'warning',
     define: { 'import.meta.url': '__twill_import_meta_url' },
-    banner: { js: 'var __twill_import_meta_url = require("url").pathToFileURL(__filename).href;' },
-    plugins: [inlineEtcdProto],
+    banner: { js: filename + 'var __twill_import_meta_url = require("url").pathToFileURL(__filename).href;' },
+    plugins: [inlineEtcdProto, embeddedKoffi],
   });
 }

@@ -5,6 +5,7 @@
  * kernel with the full set of remote leases after every change.
  */
 import type { BackendType, NetConfig } from '../../shared/config/net-config.js';
+import type { Logger } from '../logger.js';
 import type { Lease } from '../subnet/lease.js';
 
 /** The interface and addresses this host uses to reach the other hosts. */
@@ -52,6 +53,7 @@ export interface BackendDeps {
   dataDir: string;
   /** How old the remembered kernel state may get before it is read again. */
   kernelResyncMs?: number;
+  log: Logger;
 }
 
 export type BackendFactory = (deps: BackendDeps) => Backend;

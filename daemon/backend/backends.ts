@@ -3,9 +3,9 @@
  * fails to compile.
  */
 import type { BackendType } from '../../shared/config/net-config.js';
-import { InvalidConfigError } from '../../shared/errors.js';
 import type { Backend, BackendDeps, BackendFactory, BackendPrepared, ReconcileReport } from './backend.js';
 import { HostGwBackend } from './host-gw-backend.js';
+import { UdpBackend } from './udp/udp-backend.js';
 import { VxlanBackend } from './vxlan-backend.js';
 
 /** alloc: the lease only, no data plane (flannel pkg/backend/alloc). */
@@ -26,9 +26,7 @@ const backendFactories = {
   vxlan: (d) => new VxlanBackend(d),
   'host-gw': (d) => new HostGwBackend(d),
   alloc: (d) => new AllocBackend(d),
-  udp: () => {
-    throw new InvalidConfigError('Backend.Type "udp" is not available in this twill build yet: use "vxlan" (or "host-gw" on one L2 segment)', 'Backend.Type');
-  },
+  udp: (d) => new UdpBackend(d),
 } satisfies Record<BackendType, BackendFactory>;
 
 /** Creates the backend for the config's Backend.Type. */

@@ -1,0 +1,93 @@
+/**
+ * The daemon's handle on the udp relay worker: starts it (in the single executable its code is
+ * an embedded asset, otherwise the compiled file next to this one), waits until the TUN device
+ * and the socket exist, forwards peer tables, logs the drops it reports, and stops it (closing
+ * the TUN descriptor removes the device).
+ */
+import { isSea, getAsset } from 'node:sea';
+import { Worker } from 'node:worker_threads';
+import { KernelError } from '../../../shared/errors.js';
+import type { Logger } from '../../logger.js';
+import type { Peer } from './peer-table.js';
+import type { FromWorker, RelayStats, RelayWorkerData, ToWorker } from './relay-protocol.js';
+
+/** Name of the relay worker bundle among the executable's assets (scripts/build.mjs). */
+const RELAY_WORKER_ASSET = 'udp-relay-worker.cjs';
+
+function spawnWorker(data: RelayWorkerData): Worker {
+  if (isSea()) return new Worker(getAsset(RELAY_WORKER_ASSET, 'utf8'), { eval: true, workerData: data });
+  return new Worker(new URL('./relay-worker.js', import.meta.url), { workerData: data });
+}
+
+export class UdpRelay {
+  private worker: Worker | null = null;
+  private exited: Promise<void> = Promise.resolve();
+  private nextId = 1;
+  private readonly pendingStats = new Map<number, (s: RelayStats) => void>();
+
+  constructor(private readonly log: Logger) {}
+
+  /** Creates the TUN device and the bound socket; rejects with the worker's reason. */
+  async start(data: RelayWorkerData): Promise<void> {
+    const w = (this.worker = spawnWorker(data));
+    this.exited = new Promise((resolve) => w.once('exit', () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      w.on('message', (m: FromWorker) => {
+        switch (m.type) {
+          case 'ready':
+            resolve();
+            break;
+          case 'error':
+            reject(new KernelError(m.message, m.hint === undefined ? {} : { hint: m.hint }));
+            break;
+          case 'dropped':
+            this.log.warn({ reason: m.reason, count: m.count, from: m.from, src: m.src, dst: m.dst }, 'udp packet dropped');
+            break;
+          case 'stats':
+            this.pendingStats.get(m.id)?.(m.stats);
+            this.pendingStats.delete(m.id);
+            break;
+          case 'stopped':
+            break;
+        }
+      });
+      w.on('error', (e) => {
+        this.log.error({ err: e.message }, 'udp relay failed');
+        reject(new KernelError(`udp relay failed: ${e.message}`, { cause: e }));
+      });
+      w.on('exit', (code) => {
+        if (this.worker === w) this.log.error({ code }, 'udp relay stopped unexpectedly');
+        reject(new KernelError(`udp relay exited (code ${code}) before it was ready`));
+      });
+    });
+    // The relay must not keep a stopping daemon alive: its descriptors close with the process.
+    w.unref();
+  }
+
+  private send(m: ToWorker): void {
+    this.worker?.postMessage(m);
+  }
+
+  setPeers(own: { subnet: number; prefix: number } | null, peers: Peer[]): void {
+    this.send({ type: 'peers', own, peers });
+  }
+
+  /** The relay's counters (packets, bytes, drops by reason). */
+  stats(): Promise<RelayStats> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.pendingStats.set(id, resolve);
+      this.send({ type: 'stats', id });
+    });
+  }
+
+  async stop(): Promise<void> {
+    const w = this.worker;
+    if (!w) return;
+    this.worker = null;
+    w.postMessage({ type: 'stop' } satisfies ToWorker);
+    const timer = setTimeout(() => void w.terminate(), 2000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}

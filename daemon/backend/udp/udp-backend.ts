@@ -1,0 +1,119 @@
+/**
+ * udp (flannel pkg/backend/udp), wire-compatible with flannel: a TUN device `flannel0` without
+ * packet-information header, MTU = external MTU − 28 (IPv4 + UDP headers), address = our subnet's
+ * address with the Network's prefix (so the kernel routes the whole Network into the device while
+ * our own subnet stays on the bridge), and every IP packet carried as the whole payload of one UDP
+ * datagram between PublicIP:Port of the hosts (Port 8285 unless set). The forwarding runs in a
+ * worker thread (relay-worker.ts); this class configures the device and feeds it the leases.
+ */
+import { ajv, throwAjvErrors } from '../../../shared/config/ajv.js';
+import { formatCidr, formatIp, isIp, networkOf, parseIp } from '../../../shared/ip/cidr.js';
+import { ip, ipJson } from '../../../shared/netlink/ip-command.js';
+import type { Lease } from '../../subnet/lease.js';
+import type { Backend, BackendDeps, BackendPrepared, ReconcileReport } from '../backend.js';
+import type { Peer } from './peer-table.js';
+import { UdpRelay } from './relay.js';
+
+export interface UdpConfig {
+  Type: string;
+  Port: number;
+}
+
+/** flannel's default udp port. */
+export const DEFAULT_UDP_PORT = 8285;
+/** IPv4 header + UDP header. */
+export const UDP_ENCAP_OVERHEAD = 28;
+export const UDP_TUN_DEVICE = 'flannel0';
+
+const schema = {
+  type: 'object',
+  properties: {
+    Type: { type: 'string' },
+    Port: { type: 'integer', minimum: 1, maximum: 65535, default: DEFAULT_UDP_PORT },
+  },
+  required: ['Type'],
+  additionalProperties: true,
+};
+const validate = ajv.compile<UdpConfig>(schema);
+
+/** Validates Backend for udp and fills defaults; throws InvalidConfigError naming the field. */
+export function parseUdpConfig(backend: Record<string, unknown>): UdpConfig {
+  const copy = { ...backend };
+  if (!validate(copy)) throwAjvErrors(validate.errors, 'Backend', 'udp backend config');
+  return copy;
+}
+
+/** The relay's peers for a set of remote leases; leases it cannot use are listed apart. */
+export function udpPeers(remote: readonly Lease[]): { peers: Peer[]; unroutable: string[] } {
+  const peers: Peer[] = [];
+  const unroutable: string[] = [];
+  for (const l of remote) {
+    if (l.attrs.BackendType !== 'udp' || !isIp(l.attrs.PublicIP)) {
+      unroutable.push(`${formatCidr(l.subnet)}: ${l.attrs.BackendType} lease, not udp`);
+      continue;
+    }
+    peers.push({ subnet: networkOf(l.subnet), prefix: l.subnet.prefix, publicIp: parseIp(l.attrs.PublicIP) });
+  }
+  return { peers, unroutable };
+}
+
+const peerKey = (p: Peer): string => `${p.subnet}/${p.prefix}>${p.publicIp}`;
+
+export class UdpBackend implements Backend {
+  readonly type = 'udp' as const;
+  readonly conf: UdpConfig;
+  private readonly relay: UdpRelay;
+  private own: { subnet: number; prefix: number } | null = null;
+  private current = new Set<string>();
+  private peers: Peer[] = [];
+
+  constructor(private readonly deps: BackendDeps) {
+    this.conf = parseUdpConfig(deps.cfg.backend);
+    this.relay = new UdpRelay(deps.log);
+  }
+
+  private get mtu(): number {
+    return this.deps.ext.mtu - UDP_ENCAP_OVERHEAD;
+  }
+
+  /** Creates flannel0 and the UDP socket (in the relay), then sets the device's MTU and brings it up. */
+  async prepare(): Promise<BackendPrepared> {
+    await this.relay.start({ dev: UDP_TUN_DEVICE, bindIp: parseIp(this.deps.ext.ifaceIp), port: this.conf.Port, socketBufferBytes: 4 << 20 });
+    await ip(['link', 'set', 'dev', UDP_TUN_DEVICE, 'mtu', String(this.mtu), 'up']);
+    this.deps.log.info({ dev: UDP_TUN_DEVICE, listen: `${this.deps.ext.ifaceIp}:${this.conf.Port}`, mtu: this.mtu }, 'udp relay started');
+    return { backendData: null, mtu: this.mtu };
+  }
+
+  /** Puts `<subnet address>/<Network prefix>` on flannel0 and removes any other IPv4 address. */
+  async configure(own: Lease): Promise<void> {
+    const want = `${formatIp(networkOf(own.subnet))}/${this.deps.cfg.network.prefix}`;
+    const links = await ipJson<{ addr_info?: Array<{ family: string; local: string; prefixlen: number }> }>(['addr', 'show', 'dev', UDP_TUN_DEVICE]);
+    for (const a of links[0]?.addr_info ?? []) {
+      if (a.family === 'inet' && `${a.local}/${a.prefixlen}` !== want) await ip(['addr', 'del', `${a.local}/${a.prefixlen}`, 'dev', UDP_TUN_DEVICE]);
+    }
+    await ip(['addr', 'replace', want, 'dev', UDP_TUN_DEVICE]);
+    this.own = { subnet: networkOf(own.subnet), prefix: own.subnet.prefix };
+    this.relay.setPeers(this.own, this.peers);
+  }
+
+  async reconcile(remote: readonly Lease[]): Promise<ReconcileReport> {
+    const { peers, unroutable } = udpPeers(remote);
+    const next = new Set(peers.map(peerKey));
+    const added = [...next].filter((k) => !this.current.has(k)).length;
+    const removed = [...this.current].filter((k) => !next.has(k)).length;
+    this.peers = peers;
+    this.current = next;
+    this.relay.setPeers(this.own, peers);
+    return { added, removed, failed: [], unroutable };
+  }
+
+  /** The relay's counters. */
+  stats(): ReturnType<UdpRelay['stats']> {
+    return this.relay.stats();
+  }
+
+  /** Stops the relay; closing the TUN descriptor removes flannel0 and its routes. */
+  async teardown(): Promise<void> {
+    await this.relay.stop();
+  }
+}
