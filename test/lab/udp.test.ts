@@ -1,0 +1,170 @@
+/**
+ * The udp backend in the multi-host lab: flannel0 as flannel sets it up, every pod pair across 3
+ * hosts pings, traffic really travels on the configured UDP port (a custom Port too: blocking it
+ * cuts the pods off), datagrams with a spoofed inner source or from a host without a lease never
+ * reach a pod, and the path comes back after a peer's daemon is killed and restarted.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { internetChecksum, writeU32 } from '../../daemon/backend/udp/ip-packet.js';
+import { parseIp } from '../../shared/ip/cidr.js';
+import { canUseNetns, ipIn, sh } from '../helpers/netns.js';
+import { until } from '../helpers/wait.js';
+import { Lab, type LabHost, type LabPod, UNDERLAY_GW } from './lab.js';
+
+const skip = canUseNetns() ? false : 'needs root and network namespaces';
+
+/** An IPv4/UDP packet (UDP checksum 0, as IPv4 allows) carrying `text`. */
+function innerUdp(src: string, dst: string, dport: number, text: string): string {
+  const payload = Buffer.from(text);
+  const b = Buffer.alloc(28 + payload.length);
+  b[0] = 0x45;
+  b.writeUInt16BE(b.length, 2);
+  b[8] = 64;
+  b[9] = 17;
+  writeU32(b, 12, parseIp(src));
+  writeU32(b, 16, parseIp(dst));
+  b.writeUInt16BE(internetChecksum(b, 0, 20), 10);
+  b.writeUInt16BE(40000, 20);
+  b.writeUInt16BE(dport, 22);
+  b.writeUInt16BE(8 + payload.length, 24);
+  payload.copy(b, 28);
+  return b.toString('hex');
+}
+
+const RECEIVER = `const s=require('dgram').createSocket('udp4');const got=[];s.on('message',(m,r)=>got.push(m.toString()+'@'+r.address));s.bind(+process.argv[2],process.argv[1],()=>process.stdout.write('listening\\n'));process.stdin.on('data',()=>{process.stdout.write(JSON.stringify(got)+'\\n');process.exit(0)})`;
+const SENDER = `const s=require('dgram').createSocket('udp4');const q=JSON.parse(process.argv[4]);s.bind(0,process.argv[1],()=>{const next=()=>q.length?s.send(Buffer.from(q.shift(),'hex'),+process.argv[3],process.argv[2],next):s.close();next()})`;
+
+/** Sends raw datagrams (hex) from `fromIp` in `ns` to `toIp:port`. */
+function sendRaw(ns: string, fromIp: string, toIp: string, port: number, hex: string[]): void {
+  sh('ip', ['netns', 'exec', ns, process.execPath, '-e', SENDER, fromIp, toIp, String(port), JSON.stringify(hex)]);
+}
+
+/** Listens on UDP `port` in a pod while `act` runs; returns "payload@source" of what arrived. */
+async function receivedDuring(pod: LabPod, port: number, act: () => Promise<void>): Promise<string[]> {
+  const r = spawn('ip', ['netns', 'exec', pod.ns, process.execPath, '-e', RECEIVER, pod.ip, String(port)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  r.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  try {
+    await until('the receiver to listen', () => out.includes('listening'), 10_000);
+    await act();
+    await new Promise((res) => setTimeout(res, 700));
+    r.stdin.write('done\n');
+    await until('the receiver to report', () => out.includes(']'), 10_000);
+    return JSON.parse(out.slice(out.indexOf('['))) as string[];
+  } finally {
+    r.kill('SIGKILL');
+  }
+}
+
+/** `<subnet .N>` of a host, from its subnet.env. */
+function subnetHost(lab: Lab, h: LabHost, n: number): string {
+  return lab.subnetEnv(h)['FLANNEL_SUBNET']!.replace(/\.\d+\/\d+$/, `.${n}`);
+}
+
+function udpListeners(h: LabHost): string {
+  return sh('ip', ['netns', 'exec', h.ns, 'ss', '-H', '-u', '-l', '-n']);
+}
+
+describe('udp backend, 3 hosts', { skip }, () => {
+  let lab: Lab;
+  const pods: LabPod[] = [];
+
+  before(async () => {
+    lab = await Lab.create({ hosts: 3, netConf: { Network: '10.42.0.0/16', Backend: { Type: 'udp' } }, daemonArgs: ['--ip-masq'] });
+    await lab.startAll();
+    for (const h of lab.hosts) pods.push(await lab.addPod(h));
+    pods.push(await lab.addPod(lab.host(1)));
+  });
+  after(async () => lab?.destroy());
+
+  it('sets up flannel0 as flannel does: TUN, MTU − 28, subnet address with the Network prefix, the Network routed into it', () => {
+    const h = lab.host(1);
+    const link = JSON.parse(ipIn(h.ns, '-details', '-json', 'link', 'show', 'dev', 'flannel0')) as Array<{ mtu: number; flags: string[]; linkinfo?: { info_kind?: string; info_data?: { type?: string; pi?: boolean } } }>;
+    assert.equal(link[0]!.linkinfo?.info_kind, 'tun');
+    assert.equal(link[0]!.linkinfo?.info_data?.type, 'tun');
+    assert.notEqual(link[0]!.linkinfo?.info_data?.pi, true, 'no packet-information header');
+    assert.equal(link[0]!.mtu, 1472);
+    assert.ok(link[0]!.flags.includes('UP'));
+    assert.equal(lab.subnetEnv(h)['FLANNEL_MTU'], '1472');
+    const addr = ipIn(h.ns, '-4', '-o', 'addr', 'show', 'dev', 'flannel0');
+    assert.match(addr, new RegExp(`inet ${subnetHost(lab, h, 0).replace(/\./g, '\\.')}/16 `));
+    assert.match(ipIn(h.ns, 'route', 'show', '10.42.0.0/16'), /dev flannel0/);
+    assert.match(udpListeners(h), new RegExp(`${h.ip.replace(/\./g, '\\.')}:8285\\b`));
+    const lease = JSON.parse(lab.etcd.ctl('get', '--print-value-only', `/coreos.com/network/subnets/${lab.subnetEnv(h)['FLANNEL_SUBNET']!.replace(/\.1\/(\d+)$/, '.0-$1')}`)) as Record<string, unknown>;
+    assert.equal(lease['BackendType'], 'udp');
+    assert.equal(lease['PublicIP'], h.ip);
+  });
+
+  it('lets every pod reach every other pod, on the same host and across hosts', async () => {
+    const failures: string[] = [];
+    for (const a of pods) {
+      for (const b of pods) if (a !== b && !(await lab.pingEventually(a.ns, b.ip, 5000))) failures.push(`${a.ns} -> ${b.ip}`);
+    }
+    assert.deepEqual(failures, []);
+  });
+
+  it('carries MTU-sized packets (don\'t-fragment pings of 1472 bytes) across hosts', () => {
+    const out = sh('ip', ['netns', 'exec', pods[0]!.ns, 'ping', '-n', '-q', '-c', '3', '-W', '2', '-M', 'do', '-s', String(1472 - 28), pods[1]!.ip]);
+    assert.match(out, / 0% packet loss/);
+  });
+
+  it('drops datagrams whose inner source is not leased by the sender, and those from hosts without a lease', async () => {
+    const [h1, h2] = [lab.host(1), lab.host(2)];
+    const target = pods[0]!;
+    const got = await receivedDuring(target, 40123, async () => {
+      sendRaw(h2.ns, h2.ip, h1.ip, 8285, [
+        innerUdp(subnetHost(lab, h2, 200), target.ip, 40123, 'valid'),
+        innerUdp(subnetHost(lab, lab.host(3), 7), target.ip, 40123, 'spoofed-other-host'),
+        innerUdp('192.0.2.1', target.ip, 40123, 'spoofed-outside'),
+      ]);
+      sendRaw(lab.underlay, UNDERLAY_GW, h1.ip, 8285, [innerUdp(subnetHost(lab, h2, 200), target.ip, 40123, 'stranger')]);
+    });
+    assert.deepEqual(got, [`valid@${subnetHost(lab, h2, 200)}`]);
+    await until('the drops in h1\'s log', () => /"reason":"spoofed-source"[^\n]*"from":"10\.199\.0\.2"/.test(lab.logTail(h1, 200)) &&
+      /"reason":"unknown-sender"[^\n]*"from":"10\.199\.0\.254"/.test(lab.logTail(h1, 200)), 5000);
+  });
+
+  it('comes back after a peer\'s daemon is killed and restarted', async () => {
+    const h2 = lab.host(2);
+    await lab.stopDaemon(h2, 'SIGKILL');
+    assert.doesNotMatch(ipIn(h2.ns, '-o', 'link', 'show'), /flannel0/, 'the TUN device goes with the process');
+    assert.ok(!lab.ping(pods[0]!.ns, pods[1]!.ip), 'h2 is cut off while its relay is down');
+    await lab.startDaemon(h2);
+    assert.ok(await lab.pingEventually(pods[0]!.ns, pods[1]!.ip, 10_000), 'h1 pod -> h2 pod');
+    assert.ok(await lab.pingEventually(pods[1]!.ns, pods[2]!.ip, 10_000), 'h2 pod -> h3 pod');
+  });
+});
+
+describe('udp backend with a custom Port (seed 001: 7890)', { skip }, () => {
+  let lab: Lab;
+  const pods: LabPod[] = [];
+
+  before(async () => {
+    lab = await Lab.create({ hosts: 2, netConf: { Network: '10.43.0.0/16', Backend: { Type: 'udp', Port: 7890 } } });
+    await lab.startAll();
+    for (const h of lab.hosts) pods.push(await lab.addPod(h));
+  });
+  after(async () => lab?.destroy());
+
+  it('listens on the configured port only and the pods reach each other', async () => {
+    const h = lab.host(2);
+    assert.match(udpListeners(h), new RegExp(`${h.ip.replace(/\./g, '\\.')}:7890\\b`));
+    assert.doesNotMatch(udpListeners(h), /:8285\b/);
+    assert.ok(await lab.pingEventually(pods[0]!.ns, pods[1]!.ip, 5000));
+    assert.ok(await lab.pingEventually(pods[1]!.ns, pods[0]!.ip, 5000));
+  });
+
+  it('carries the pods\' traffic on that port: blocking it cuts them off, unblocking restores them', async () => {
+    const h2 = lab.host(2);
+    const table = `twtest${lab.id}`;
+    sh('ip', ['netns', 'exec', h2.ns, 'nft', `add table inet ${table}; add chain inet ${table} in { type filter hook input priority 0; }; add rule inet ${table} in udp dport 7890 drop`]);
+    try {
+      assert.ok(!lab.ping(pods[0]!.ns, pods[1]!.ip, { count: 2 }), 'pods still reach each other with port 7890 blocked');
+    } finally {
+      sh('ip', ['netns', 'exec', h2.ns, 'nft', 'delete', 'table', 'inet', table]);
+    }
+    assert.ok(await lab.pingEventually(pods[0]!.ns, pods[1]!.ip, 5000));
+  });
+});
