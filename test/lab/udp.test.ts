@@ -6,8 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { internetChecksum, writeU32 } from '../../daemon/backend/udp/ip-packet.js';
+import { fold, sum16 } from '../../daemon/backend/udp/offload.js';
 import { parseIp } from '../../shared/ip/cidr.js';
 import { canUseNetns, ipIn, sh } from '../helpers/netns.js';
 import { until } from '../helpers/wait.js';
@@ -56,6 +59,49 @@ async function receivedDuring(pod: LabPod, port: number, act: () => Promise<void
   } finally {
     r.kill('SIGKILL');
   }
+}
+
+const TCP_SINK = `const h=require('crypto').createHash('sha256');let n=0;require('net').createServer((c)=>{c.on('data',(d)=>{h.update(d);n+=d.length});c.on('end',()=>{process.stdout.write(n+' '+h.digest('hex')+'\\n');process.exit(0)})}).listen(+process.argv[2],process.argv[1],()=>process.stdout.write('listening\\n'))`;
+const TCP_SOURCE = `const h=require('crypto').createHash('sha256');const c=require('net').connect(+process.argv[2],process.argv[1]);let i=0;const total=+process.argv[3];let seed=7;const chunk=()=>{const b=Buffer.alloc(65536);for(let k=0;k<b.length;k++){seed=(seed*1103515245+12345)>>>0;b[k]=seed>>>24}return b};const more=()=>{while(i<total){const b=chunk();i+=b.length;h.update(b);if(!c.write(b))return c.once('drain',more)}c.end(()=>process.stdout.write(total+' '+h.digest('hex')+'\\n'))};c.on('connect',more)`;
+
+/** Streams `bytes` of pseudo-random data over TCP from one pod to another; returns both sides' "count sha256". */
+async function tcpTransfer(from: LabPod, to: LabPod, bytes: number): Promise<{ sent: string; received: string }> {
+  const sink = spawn('ip', ['netns', 'exec', to.ns, process.execPath, '-e', TCP_SINK, to.ip, '40500'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let got = '';
+  sink.stdout.on('data', (b: Buffer) => (got += b.toString()));
+  try {
+    await until('the TCP sink to listen', () => got.includes('listening'), 10_000);
+    const sent = sh('ip', ['netns', 'exec', from.ns, process.execPath, '-e', TCP_SOURCE, to.ip, '40500', String(bytes)]).trim();
+    await until('the TCP sink to finish', () => got.split('\n').length > 2, 20_000);
+    return { sent, received: got.split('\n')[1]!.trim() };
+  } finally {
+    sink.kill('SIGKILL');
+  }
+}
+
+/** The UDP payloads to `port` in a pcap file (Ethernet link type, IPv4). */
+function udpPayloads(pcap: Buffer, port: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let o = 24; o + 16 <= pcap.length;) {
+    const incl = pcap.readUInt32LE(o + 8);
+    const frame = pcap.subarray(o + 16, o + 16 + incl);
+    o += 16 + incl;
+    if (frame.readUInt16BE(12) !== 0x0800 || frame[23] !== 17) continue;
+    const udp = 14 + (frame[14]! & 0x0f) * 4;
+    if (frame.readUInt16BE(udp + 2) === port) out.push(frame.subarray(udp + 8, udp + frame.readUInt16BE(udp + 4)));
+  }
+  return out;
+}
+
+/** Why a datagram's payload is not exactly one valid IPv4 packet (flannel's udp wire format), or ''. */
+function notOnePacket(p: Buffer, mtu: number): string {
+  if (p.length < 20 || p[0]! >> 4 !== 4) return 'not IPv4';
+  if (p.readUInt16BE(2) !== p.length) return `IP length ${p.readUInt16BE(2)} in a ${p.length}-byte datagram`;
+  if (p.length > mtu) return `${p.length} bytes, over the MTU ${mtu}`;
+  const ihl = (p[0]! & 0x0f) * 4;
+  if (internetChecksum(p, 0, ihl) !== 0) return 'bad IP header checksum';
+  if (p[9] === 6 && ~fold(sum16(p, ihl, p.length, sum16(p, 12, 20, 6 + p.length - ihl))) & 0xffff) return 'bad TCP checksum';
+  return '';
 }
 
 /** `<subnet .N>` of a host, from its subnet.env. */
@@ -124,6 +170,36 @@ describe('udp backend, 3 hosts', { skip }, () => {
     assert.deepEqual(got, [`valid@${subnetHost(lab, h2, 200)}`]);
     await until('the drops in h1\'s log', () => /"reason":"spoofed-source"[^\n]*"from":"10\.199\.0\.2"/.test(lab.logTail(h1, 200)) &&
       /"reason":"unknown-sender"[^\n]*"from":"10\.199\.0\.254"/.test(lab.logTail(h1, 200)), 5000);
+  });
+
+  it('moves a TCP stream intact through the offloads (segmented into TSO-sized sends, merged on receipt)', async () => {
+    const r = await tcpTransfer(pods[0]!, pods[1]!, 24 << 20);
+    assert.equal(r.received, r.sent);
+  });
+
+  it('puts exactly one valid IP packet of at most the MTU in each datagram on the wire, as flannel', async () => {
+    const [h1, h2] = [lab.host(1), lab.host(2)];
+    // Make h1's underlay interface cut UDP GSO sends into datagrams itself, as a NIC without
+    // UDP segmentation offload (or the kernel before one) does, and capture them as h2 gets them.
+    sh('ip', ['netns', 'exec', h1.ns, 'ethtool', '-K', 'eth0', 'tx-udp-segmentation', 'off']);
+    const file = join(lab.dir, 'wire.pcap');
+    const dump = spawn('ip', ['netns', 'exec', h2.ns, 'tcpdump', '-i', 'eth0', '-U', '-s', '0', '-w', file, 'udp', 'port', '8285'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    dump.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    try {
+      await until('tcpdump to listen', () => err.includes('listening'), 10_000);
+      const r = await tcpTransfer(pods[0]!, pods[1]!, 4 << 20);
+      assert.equal(r.received, r.sent);
+    } finally {
+      dump.kill('SIGINT');
+      await new Promise((res) => dump.once('exit', res));
+      sh('ip', ['netns', 'exec', h1.ns, 'ethtool', '-K', 'eth0', 'tx-udp-segmentation', 'on']);
+    }
+    const payloads = udpPayloads(readFileSync(file), 8285);
+    assert.ok(payloads.length > 2000, `only ${payloads.length} datagrams captured`);
+    const bad = payloads.map((p) => notOnePacket(p, 1472)).filter(Boolean);
+    assert.deepEqual(bad.slice(0, 5), [], `${bad.length} of ${payloads.length} datagrams are not one flannel packet`);
+    assert.ok(payloads.some((p) => p.length === 1472), 'full-size segments on the wire');
   });
 
   it('comes back after a peer\'s daemon is killed and restarted', async () => {

@@ -10,19 +10,24 @@ const IPPROTO_ICMP = 1;
 const ICMP_DEST_UNREACH = 3;
 const ICMP_NET_UNREACH = 0;
 
-/** True when `buf[0..len)` starts with a plausible IPv4 header (version 4, IHL ≥ 5, fits). */
-export function isIpv4(buf: Uint8Array, len: number): boolean {
-  if (len < IPV4_MIN_HEADER || buf[0]! >> 4 !== 4) return false;
-  const ihl = (buf[0]! & 0x0f) * 4;
+/** True when the `len` bytes at `off` start with a plausible IPv4 header (version 4, IHL ≥ 5, fits). */
+export function isIpv4(buf: Uint8Array, len: number, off = 0): boolean {
+  if (len < IPV4_MIN_HEADER || buf[off]! >> 4 !== 4) return false;
+  const ihl = (buf[off]! & 0x0f) * 4;
   return ihl >= IPV4_MIN_HEADER && ihl <= len;
 }
 
-export function sourceOf(buf: Uint8Array): number {
-  return ((buf[12]! << 24) | (buf[13]! << 16) | (buf[14]! << 8) | buf[15]!) >>> 0;
+/** The IPv4 total length field of the packet at `off`. */
+export function totalLengthOf(buf: Uint8Array, off = 0): number {
+  return (buf[off + 2]! << 8) | buf[off + 3]!;
 }
 
-export function destinationOf(buf: Uint8Array): number {
-  return ((buf[16]! << 24) | (buf[17]! << 16) | (buf[18]! << 8) | buf[19]!) >>> 0;
+export function sourceOf(buf: Uint8Array, off = 0): number {
+  return ((buf[off + 12]! << 24) | (buf[off + 13]! << 16) | (buf[off + 14]! << 8) | buf[off + 15]!) >>> 0;
+}
+
+export function destinationOf(buf: Uint8Array, off = 0): number {
+  return ((buf[off + 16]! << 24) | (buf[off + 17]! << 16) | (buf[off + 18]! << 8) | buf[off + 19]!) >>> 0;
 }
 
 /**
@@ -30,14 +35,14 @@ export function destinationOf(buf: Uint8Array): number {
  * a 16-bit word, so the one's-complement sum drops by 0x0100 and the checksum rises by it, with
  * end-around carry). Returns false, leaving the packet alone, when the TTL would reach zero.
  */
-export function decrementTtl(buf: Uint8Array): boolean {
-  if (buf[8]! <= 1) return false;
-  buf[8] = buf[8]! - 1;
-  let check = (buf[10]! << 8) | buf[11]!;
+export function decrementTtl(buf: Uint8Array, off = 0): boolean {
+  if (buf[off + 8]! <= 1) return false;
+  buf[off + 8] = buf[off + 8]! - 1;
+  let check = (buf[off + 10]! << 8) | buf[off + 11]!;
   check += 0x0100;
   check = (check & 0xffff) + (check >>> 16);
-  buf[10] = check >>> 8;
-  buf[11] = check & 0xff;
+  buf[off + 10] = check >>> 8;
+  buf[off + 11] = check & 0xff;
   return true;
 }
 

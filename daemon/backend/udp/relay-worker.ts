@@ -5,16 +5,19 @@
  * - UDP → TUN: each datagram is written to the TUN device if its inner source lies in a subnet
  *   leased by the sender's address and its inner destination in ours; otherwise dropped and
  *   counted (a spoofed source never reaches a pod).
- * Both directions decrement the TTL, as flannel does. The descriptors are non-blocking and polled
- * by libuv (koffi's uv_poll wrapper), so peer-table updates arrive as ordinary messages; each
- * readiness event drains up to BATCH packets with one reused buffer (no per-packet allocation).
+ * Both directions decrement the TTL, as flannel does. Offloads (offload.ts) move TCP 64 KB at a
+ * time: TSO super-packets from the TUN device are cut into wire packets and sent with UDP GSO;
+ * datagrams read together (UDP GRO) are merged back into one TUN write. The descriptors are
+ * non-blocking and polled by libuv (koffi's uv_poll wrapper), so peer-table updates arrive as
+ * ordinary messages; each readiness event drains up to BATCH reads into reused buffers.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import koffi from 'koffi';
 import { AppError } from '../../../shared/errors.js';
 import { formatIp, maskOf } from '../../../shared/ip/cidr.js';
-import { decrementTtl, destinationOf, isIpv4, netUnreachable, sourceOf } from './ip-packet.js';
-import { closeFd, openTun, openUdpSocket, read, recvfrom, sendto, write } from './libc.js';
+import { decrementTtl, destinationOf, IPV4_MIN_HEADER, isIpv4, netUnreachable, sourceOf, totalLengthOf } from './ip-packet.js';
+import { closeFd, openTun, openUdpSocket, read, recvfrom, sendto, setUdpSegment, write } from './libc.js';
+import { completeChecksum, type Segments, segmentTcpV4, TcpCoalescer, VNET_F_NEEDS_CSUM, VNET_GSO_ECN, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_HDR_LEN } from './offload.js';
 import { PeerTable } from './peer-table.js';
 import type { DropReason, FromWorker, RelayStats, RelayWorkerData, ToWorker } from './relay-protocol.js';
 
@@ -38,8 +41,17 @@ try {
   throw e;
 }
 
-const pkt = Buffer.alloc(65536);
-const icmp = Buffer.alloc(128);
+/** Largest UDP payload of one send (IPv4): a GSO send of several segments must stay under it. */
+const MAX_UDP_PAYLOAD = 65507;
+/** The kernel's limit of segments per UDP GSO send. */
+const MAX_GSO_SEGMENTS = 64;
+
+const tunBuf = Buffer.alloc(VNET_HDR_LEN + 65535);
+const tunPkt = tunBuf.subarray(VNET_HDR_LEN);
+const segBuf = Buffer.alloc(256 * 1024);
+const seg: Segments = { count: 0, segLen: 0, total: 0 };
+const icmpBuf = Buffer.alloc(VNET_HDR_LEN + 128);
+const rxBuf = Buffer.alloc(65536);
 const from = Buffer.alloc(16);
 const fromLen = Buffer.alloc(4);
 let peers = new PeerTable([], cfg.port);
@@ -47,12 +59,15 @@ let ownNet = 0;
 let ownMask = 0;
 let ownAddr = 0;
 let haveOwn = false;
+/** The socket's current UDP_SEGMENT (0: none); UDP GSO is given up when the kernel refuses it. */
+let udpSegment = 0;
+let udpGso = true;
 const stats: RelayStats = { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0, drops: {} };
 const unreported = new Map<DropReason, number>();
 const lastReport = new Map<DropReason, number>();
 
-/** Counts a dropped packet (the one in `pkt`, `len` bytes) and reports it, rate-limited. */
-function drop(reason: DropReason, sender: number, len: number): void {
+/** Counts a dropped packet (the one at `buf[off..off+len)`) and reports it, rate-limited. */
+function drop(reason: DropReason, sender: number, buf: Buffer, off: number, len: number): void {
   stats.drops[reason] = (stats.drops[reason] ?? 0) + 1;
   if (reason === 'not-ipv4') return;
   const n = (unreported.get(reason) ?? 0) + 1;
@@ -61,73 +76,120 @@ function drop(reason: DropReason, sender: number, len: number): void {
     unreported.set(reason, n);
     return;
   }
-  const hasIp = isIpv4(pkt, len);
-  post({ type: 'dropped', reason, count: n, from: sender ? formatIp(sender) : 'tun', src: hasIp ? formatIp(sourceOf(pkt)) : '', dst: hasIp ? formatIp(destinationOf(pkt)) : '' });
+  const hasIp = isIpv4(buf, len, off);
+  post({ type: 'dropped', reason, count: n, from: sender ? formatIp(sender) : 'tun', src: hasIp ? formatIp(sourceOf(buf, off)) : '', dst: hasIp ? formatIp(destinationOf(buf, off)) : '' });
   unreported.set(reason, 0);
   lastReport.set(reason, now);
 }
 
+function useSegmentSize(size: number): boolean {
+  if (udpSegment === size) return true;
+  if (!setUdpSegment(sockFd, size)) return false;
+  udpSegment = size;
+  return true;
+}
+
+/** Sends one IP packet as one datagram (never cut by a GSO size left from an earlier send). */
+function sendPacket(buf: Buffer, len: number, sa: Buffer): boolean {
+  if (udpSegment !== 0 && len > udpSegment && !useSegmentSize(0)) return false;
+  return sendto(sockFd, buf, len, 0, sa, 16) >= 0;
+}
+
+/** Sends the packets in segBuf: with UDP GSO, as few sends as the limits allow; else one by one. */
+function sendSegments(sa: Buffer): boolean {
+  if (seg.count === 1) return sendPacket(segBuf, seg.total, sa);
+  if (udpGso && !useSegmentSize(seg.segLen)) udpGso = false;
+  const perSend = udpGso ? Math.min(MAX_GSO_SEGMENTS, Math.floor(MAX_UDP_PAYLOAD / seg.segLen)) : 1;
+  let ok = true;
+  for (let i = 0; i < seg.count; i += perSend) {
+    const start = i * seg.segLen;
+    const end = Math.min(seg.total, start + perSend * seg.segLen);
+    const chunk = start === 0 ? segBuf : segBuf.subarray(start);
+    if (perSend === 1) ok = sendPacket(chunk, end - start, sa) && ok;
+    else ok = sendto(sockFd, chunk, end - start, 0, sa, 16) >= 0 && ok;
+  }
+  return ok;
+}
+
 function tunToUdp(): void {
   for (let i = 0; i < BATCH; i++) {
-    const n = read(tunFd, pkt, pkt.length);
+    const n = read(tunFd, tunBuf, tunBuf.length);
     if (n < 0) return; // EAGAIN: drained
-    if (!isIpv4(pkt, n)) {
-      drop('not-ipv4', 0, n);
+    const len = n - VNET_HDR_LEN;
+    if (!isIpv4(tunPkt, len)) {
+      drop('not-ipv4', 0, tunPkt, 0, len);
       continue;
     }
-    const sa = peers.route(destinationOf(pkt));
+    const sa = peers.route(destinationOf(tunPkt));
     if (sa === undefined) {
-      drop('no-route', 0, n);
-      const len = haveOwn ? netUnreachable(pkt, n, ownAddr, icmp) : 0;
-      if (len > 0) write(tunFd, icmp, len);
+      drop('no-route', 0, tunPkt, 0, len);
+      const icmpLen = haveOwn ? netUnreachable(tunPkt, len, ownAddr, icmpBuf.subarray(VNET_HDR_LEN)) : 0;
+      if (icmpLen > 0) write(tunFd, icmpBuf, VNET_HDR_LEN + icmpLen);
       continue;
     }
-    if (!decrementTtl(pkt)) {
-      drop('ttl-expired', 0, n);
+    if (!decrementTtl(tunPkt)) {
+      drop('ttl-expired', 0, tunPkt, 0, len);
       continue;
     }
-    if (sendto(sockFd, pkt, n, 0, sa, 16) < 0) {
-      drop('send-failed', sa.readUInt32BE(4), n);
-      continue;
+    const gso = tunBuf[1]! & ~VNET_GSO_ECN;
+    if (gso === VNET_GSO_NONE) {
+      if ((tunBuf[0]! & VNET_F_NEEDS_CSUM) !== 0 && !completeChecksum(tunPkt, 0, len, tunBuf.readUInt16LE(6), tunBuf.readUInt16LE(8))) {
+        drop('malformed', 0, tunPkt, 0, len);
+      } else if (!sendPacket(tunPkt, len, sa)) {
+        drop('send-failed', sa.readUInt32BE(4), tunPkt, 0, len);
+      } else {
+        stats.txPackets++;
+        stats.txBytes += len;
+      }
+    } else if (gso === VNET_GSO_TCPV4 && segmentTcpV4(tunPkt, 0, len, tunBuf.readUInt16LE(4), segBuf, seg)) {
+      if (!sendSegments(sa)) {
+        drop('send-failed', sa.readUInt32BE(4), tunPkt, 0, len);
+      } else {
+        stats.txPackets += seg.count;
+        stats.txBytes += seg.total;
+      }
+    } else {
+      drop('malformed', 0, tunPkt, 0, len);
     }
-    stats.txPackets++;
-    stats.txBytes += n;
   }
+}
+
+const coalescer = new TcpCoalescer((buf, len) => {
+  if (write(tunFd, buf, len) < 0) drop('tun-write-failed', 0, buf, VNET_HDR_LEN, len - VNET_HDR_LEN);
+});
+
+/** Checks one packet of a datagram from `sender` and queues it for the TUN device. */
+function deliver(sender: number, off: number, len: number): void {
+  if (!peers.admits(sender, sourceOf(rxBuf, off))) return drop('spoofed-source', sender, rxBuf, off, len);
+  if (!haveOwn || ((destinationOf(rxBuf, off) & ownMask) >>> 0) !== ownNet) return drop('not-our-subnet', sender, rxBuf, off, len);
+  if (!decrementTtl(rxBuf, off)) return drop('ttl-expired', sender, rxBuf, off, len);
+  coalescer.add(rxBuf, off, len);
+  stats.rxPackets++;
+  stats.rxBytes += len;
 }
 
 function udpToTun(): void {
   for (let i = 0; i < BATCH; i++) {
     fromLen.writeUInt32LE(16, 0);
-    const n = recvfrom(sockFd, pkt, pkt.length, 0, from, fromLen);
-    if (n < 0) return;
+    const n = recvfrom(sockFd, rxBuf, rxBuf.length, 0, from, fromLen);
+    if (n < 0) break;
     const sender = from.readUInt32BE(4);
-    if (!isIpv4(pkt, n)) {
-      drop('malformed', sender, n);
-      continue;
-    }
     if (!peers.knows(sender)) {
-      drop('unknown-sender', sender, n);
+      drop('unknown-sender', sender, rxBuf, 0, n);
       continue;
     }
-    if (!peers.admits(sender, sourceOf(pkt))) {
-      drop('spoofed-source', sender, n);
-      continue;
+    // With UDP GRO one read may hold several datagrams back to back: each is one IP packet.
+    for (let off = 0; off < n;) {
+      const len = n - off >= IPV4_MIN_HEADER ? totalLengthOf(rxBuf, off) : 0;
+      if (len > n - off || !isIpv4(rxBuf, len, off)) {
+        drop('malformed', sender, rxBuf, off, n - off);
+        break;
+      }
+      deliver(sender, off, len);
+      off += len;
     }
-    if (!haveOwn || ((destinationOf(pkt) & ownMask) >>> 0) !== ownNet) {
-      drop('not-our-subnet', sender, n);
-      continue;
-    }
-    if (!decrementTtl(pkt)) {
-      drop('ttl-expired', sender, n);
-      continue;
-    }
-    if (write(tunFd, pkt, n) < 0) {
-      drop('tun-write-failed', sender, n);
-      continue;
-    }
-    stats.rxPackets++;
-    stats.rxBytes += n;
   }
+  coalescer.flush();
 }
 
 const tunPoll = koffi.node.poll(tunFd, { readable: true }, tunToUdp);
