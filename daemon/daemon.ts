@@ -95,6 +95,10 @@ export class Daemon {
     this.log.info({ network: formatCidr(cfg.network), subnetLen: cfg.subnetLen, backend: cfg.backendType }, 'network config read');
     const backend = (this.backend = createBackend(cfg.backendType, {
       cfg, ext, dataDir: this.s.dataDir, kernelResyncMs: this.s.kernelResyncS * 1000, log: this.log.child({ component: cfg.backendType }),
+      onFatal: (e) => {
+        this.log.fatal({ err: describeError(e), code: (e as AppError).code }, 'data plane failed');
+        this.fail('fatal');
+      },
     }));
     const prepared = await backend.prepare();
     this.mtu = prepared.mtu;

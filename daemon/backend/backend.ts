@@ -54,6 +54,8 @@ export interface BackendDeps {
   /** How old the remembered kernel state may get before it is read again. */
   kernelResyncMs?: number;
   log: Logger;
+  /** The data plane broke beyond repair: the daemon stops (with status 1, for its supervisor to restart it). */
+  onFatal: (e: Error) => void;
 }
 
 export type BackendFactory = (deps: BackendDeps) => Backend;

@@ -2,7 +2,8 @@
  * The udp backend in the multi-host lab: flannel0 as flannel sets it up, every pod pair across 3
  * hosts pings, traffic really travels on the configured UDP port (a custom Port too: blocking it
  * cuts the pods off), datagrams with a spoofed inner source or from a host without a lease never
- * reach a pod, and the path comes back after a peer's daemon is killed and restarted.
+ * reach a pod, TCP streams cross the offloads intact while the wire keeps flannel's format, and the
+ * path comes back after flannel0 is deleted or a peer's daemon is killed and restarted.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -200,6 +201,15 @@ describe('udp backend, 3 hosts', { skip }, () => {
     const bad = payloads.map((p) => notOnePacket(p, 1472)).filter(Boolean);
     assert.deepEqual(bad.slice(0, 5), [], `${bad.length} of ${payloads.length} datagrams are not one flannel packet`);
     assert.ok(payloads.some((p) => p.length === 1472), 'full-size segments on the wire');
+  });
+
+  it('recreates flannel0 when it is deleted under the running daemon', async () => {
+    const h1 = lab.host(1);
+    ipIn(h1.ns, 'link', 'del', 'flannel0');
+    assert.ok(await lab.pingEventually(pods[0]!.ns, pods[1]!.ip, 10_000), 'h1 pod -> h2 pod after the deletion');
+    assert.match(ipIn(h1.ns, '-4', '-o', 'addr', 'show', 'dev', 'flannel0'), /\/16 /);
+    assert.match(lab.logTail(h1, 50), /udp relay lost; recreating flannel0[\s\S]*udp relay recreated/);
+    assert.equal(h1.daemon?.exitCode, null, 'the daemon keeps running');
   });
 
   it('comes back after a peer\'s daemon is killed and restarted', async () => {

@@ -25,7 +25,8 @@ const setsockopt = libc.func('int setsockopt(int fd, int level, int name, const 
 const close = libc.func('int close(int fd)') as (fd: number) => number;
 const strerror = libc.func('const char *strerror(int errnum)') as (e: number) => string;
 
-const errno = (): number => koffi.errno();
+export const errno = (): number => koffi.errno();
+export const EAGAIN = 11;
 
 const TUNSETIFF = 0x400454ca;
 const TUNSETOFFLOAD = 0x400454d0;
@@ -47,7 +48,7 @@ const UDP_SEGMENT = 103;
 const UDP_GRO = 104;
 const EBUSY = 16;
 
-function sysError(what: string, e = errno(), hint?: string): KernelError {
+export function sysError(what: string, e = errno(), hint?: string): KernelError {
   return new KernelError(`${what}: ${strerror(e)}`, hint === undefined ? {} : { hint });
 }
 

@@ -42,4 +42,6 @@ export type FromWorker =
   | { type: 'error'; message: string; hint?: string }
   | { type: 'dropped'; reason: DropReason; count: number; from: string; src: string; dst: string }
   | { type: 'stats'; id: number; stats: RelayStats }
+  /** The TUN device or the socket broke (e.g. flannel0 deleted): the relay no longer forwards. */
+  | { type: 'failed'; message: string }
   | { type: 'stopped' };

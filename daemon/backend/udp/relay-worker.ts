@@ -16,7 +16,7 @@ import koffi from 'koffi';
 import { AppError } from '../../../shared/errors.js';
 import { formatIp, maskOf } from '../../../shared/ip/cidr.js';
 import { decrementTtl, destinationOf, IPV4_MIN_HEADER, isIpv4, netUnreachable, sourceOf, totalLengthOf } from './ip-packet.js';
-import { closeFd, openTun, openUdpSocket, read, recvfrom, sendto, setUdpSegment, write } from './libc.js';
+import { closeFd, EAGAIN, errno, openTun, openUdpSocket, read, recvfrom, sendto, setUdpSegment, sysError, write } from './libc.js';
 import { completeChecksum, type Segments, segmentTcpV4, TcpCoalescer, VNET_F_NEEDS_CSUM, VNET_GSO_ECN, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_HDR_LEN } from './offload.js';
 import { PeerTable } from './peer-table.js';
 import type { DropReason, FromWorker, RelayStats, RelayWorkerData, ToWorker } from './relay-protocol.js';
@@ -45,6 +45,9 @@ try {
 const MAX_UDP_PAYLOAD = 65507;
 /** The kernel's limit of segments per UDP GSO send. */
 const MAX_GSO_SEGMENTS = 64;
+/** TUN write errors that concern one packet, not the device. */
+const ENOBUFS = 105;
+const EINVAL = 22;
 
 const tunBuf = Buffer.alloc(VNET_HDR_LEN + 65535);
 const tunPkt = tunBuf.subarray(VNET_HDR_LEN);
@@ -111,10 +114,32 @@ function sendSegments(sa: Buffer): boolean {
   return ok;
 }
 
+let failed = false;
+/** Stops forwarding and tells the daemon, which recreates the relay. */
+function fail(message: string): void {
+  if (failed) return;
+  failed = true;
+  tunPoll.close();
+  sockPoll.close();
+  post({ type: 'failed', message });
+}
+
+/**
+ * koffi calls a poll callback with libuv's status first (its typings show only the events): a
+ * negative status is a broken descriptor, e.g. flannel0 deleted under the relay.
+ */
+const onReadable = (what: string, drain: () => void) => (status: unknown): void => {
+  if (typeof status === 'number' && status < 0) fail(`${what} cannot be polled any more (libuv status ${status})`);
+  else if (!failed) drain();
+};
+
 function tunToUdp(): void {
   for (let i = 0; i < BATCH; i++) {
     const n = read(tunFd, tunBuf, tunBuf.length);
-    if (n < 0) return; // EAGAIN: drained
+    if (n < 0) {
+      if (errno() !== EAGAIN) fail(sysError(`reading ${cfg.dev}`).message);
+      return; // drained
+    }
     const len = n - VNET_HDR_LEN;
     if (!isIpv4(tunPkt, len)) {
       drop('not-ipv4', 0, tunPkt, 0, len);
@@ -155,8 +180,12 @@ function tunToUdp(): void {
 }
 
 const coalescer = new TcpCoalescer((buf, len) => {
-  if (write(tunFd, buf, len) < 0) drop('tun-write-failed', 0, buf, VNET_HDR_LEN, len - VNET_HDR_LEN);
+  if (write(tunFd, buf, len) >= 0) return;
+  const e = errno();
+  drop('tun-write-failed', 0, buf, VNET_HDR_LEN, len - VNET_HDR_LEN);
+  if (e !== EAGAIN && e !== ENOBUFS && e !== EINVAL) fail(sysError(`writing to ${cfg.dev}`, e).message);
 });
+
 
 /** Checks one packet of a datagram from `sender` and queues it for the TUN device. */
 function deliver(sender: number, off: number, len: number): void {
@@ -192,8 +221,8 @@ function udpToTun(): void {
   coalescer.flush();
 }
 
-const tunPoll = koffi.node.poll(tunFd, { readable: true }, tunToUdp);
-const sockPoll = koffi.node.poll(sockFd, { readable: true }, udpToTun);
+const tunPoll = koffi.node.poll(tunFd, { readable: true }, onReadable(cfg.dev, tunToUdp));
+const sockPoll = koffi.node.poll(sockFd, { readable: true }, onReadable('the UDP socket', udpToTun));
 
 port.on('message', (m: ToWorker) => {
   switch (m.type) {
@@ -210,8 +239,10 @@ port.on('message', (m: ToWorker) => {
       post({ type: 'stats', id: m.id, stats: { ...stats, drops: { ...stats.drops } } });
       break;
     case 'stop':
-      tunPoll.close();
-      sockPoll.close();
+      if (!failed) {
+        tunPoll.close();
+        sockPoll.close();
+      }
       closeFd(sockFd);
       closeFd(tunFd);
       post({ type: 'stopped' });

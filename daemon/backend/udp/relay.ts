@@ -21,6 +21,10 @@ function spawnWorker(data: RelayWorkerData): Worker {
 
 export class UdpRelay {
   private worker: Worker | null = null;
+  /** Called once when the relay stops forwarding on its own (device deleted, worker died). */
+  onFailure: (e: Error) => void = () => undefined;
+  private failed = false;
+  private ready = false;
   private exited: Promise<void> = Promise.resolve();
   private nextId = 1;
   private readonly pendingStats = new Map<number, (s: RelayStats) => void>();
@@ -35,6 +39,7 @@ export class UdpRelay {
       w.on('message', (m: FromWorker) => {
         switch (m.type) {
           case 'ready':
+            this.ready = true;
             resolve();
             break;
           case 'error':
@@ -47,21 +52,33 @@ export class UdpRelay {
             this.pendingStats.get(m.id)?.(m.stats);
             this.pendingStats.delete(m.id);
             break;
+          case 'failed':
+            this.failure(new KernelError(`udp relay stopped forwarding: ${m.message}`));
+            break;
           case 'stopped':
             break;
         }
       });
       w.on('error', (e) => {
-        this.log.error({ err: e.message }, 'udp relay failed');
-        reject(new KernelError(`udp relay failed: ${e.message}`, { cause: e }));
+        const err = new KernelError(`udp relay failed: ${e.message}`, { cause: e });
+        reject(err);
+        if (this.worker === w) this.failure(err);
       });
       w.on('exit', (code) => {
-        if (this.worker === w) this.log.error({ code }, 'udp relay stopped unexpectedly');
-        reject(new KernelError(`udp relay exited (code ${code}) before it was ready`));
+        const err = new KernelError(`udp relay exited (code ${code})`);
+        reject(err);
+        if (this.worker === w) this.failure(err);
       });
     });
     // The relay must not keep a stopping daemon alive: its descriptors close with the process.
     w.unref();
+  }
+
+  /** A failure after start (before, start() rejects instead). */
+  private failure(e: Error): void {
+    if (this.failed || !this.ready) return;
+    this.failed = true;
+    this.onFailure(e);
   }
 
   private send(m: ToWorker): void {

@@ -62,14 +62,37 @@ const peerKey = (p: Peer): string => `${p.subnet}/${p.prefix}>${p.publicIp}`;
 export class UdpBackend implements Backend {
   readonly type = 'udp' as const;
   readonly conf: UdpConfig;
-  private readonly relay: UdpRelay;
+  private relay: UdpRelay;
+  private recreating: Promise<void> | null = null;
   private own: { subnet: number; prefix: number } | null = null;
+  private ownLease: Lease | null = null;
   private current = new Set<string>();
   private peers: Peer[] = [];
 
   constructor(private readonly deps: BackendDeps) {
     this.conf = parseUdpConfig(deps.cfg.backend);
-    this.relay = new UdpRelay(deps.log);
+    this.relay = this.newRelay();
+  }
+
+  private newRelay(): UdpRelay {
+    const r = new UdpRelay(this.deps.log);
+    r.onFailure = (e) => {
+      if (r !== this.relay || this.recreating) return;
+      this.deps.log.warn({ err: e.message, dev: UDP_TUN_DEVICE }, 'udp relay lost; recreating flannel0');
+      this.recreating = this.recreate().catch((err: Error) => this.deps.onFatal(err)).finally(() => (this.recreating = null));
+    };
+    return r;
+  }
+
+  /** A new relay, device and address, with the current peers (after flannel0 was deleted, say). */
+  private async recreate(): Promise<void> {
+    const old = this.relay;
+    this.relay = this.newRelay();
+    await old.stop();
+    await this.startRelay();
+    if (this.ownLease) await this.applyOwn(this.ownLease);
+    this.relay.setPeers(this.own, this.peers);
+    this.deps.log.info({ dev: UDP_TUN_DEVICE, peers: this.peers.length }, 'udp relay recreated');
   }
 
   private get mtu(): number {
@@ -77,21 +100,31 @@ export class UdpBackend implements Backend {
   }
 
   /** Creates flannel0 and the UDP socket (in the relay), then sets the device's MTU and brings it up. */
-  async prepare(): Promise<BackendPrepared> {
+  private async startRelay(): Promise<void> {
     await this.relay.start({ dev: UDP_TUN_DEVICE, bindIp: parseIp(this.deps.ext.ifaceIp), port: this.conf.Port, socketBufferBytes: 4 << 20 });
     await ip(['link', 'set', 'dev', UDP_TUN_DEVICE, 'mtu', String(this.mtu), 'up']);
     this.deps.log.info({ dev: UDP_TUN_DEVICE, listen: `${this.deps.ext.ifaceIp}:${this.conf.Port}`, mtu: this.mtu }, 'udp relay started');
+  }
+
+  async prepare(): Promise<BackendPrepared> {
+    await this.startRelay();
     return { backendData: null, mtu: this.mtu };
   }
 
-  /** Puts `<subnet address>/<Network prefix>` on flannel0 and removes any other IPv4 address. */
   async configure(own: Lease): Promise<void> {
+    await this.recreating;
+    await this.applyOwn(own);
+  }
+
+  /** Puts `<subnet address>/<Network prefix>` on flannel0 and removes any other IPv4 address. */
+  private async applyOwn(own: Lease): Promise<void> {
     const want = `${formatIp(networkOf(own.subnet))}/${this.deps.cfg.network.prefix}`;
     const links = await ipJson<{ addr_info?: Array<{ family: string; local: string; prefixlen: number }> }>(['addr', 'show', 'dev', UDP_TUN_DEVICE]);
     for (const a of links[0]?.addr_info ?? []) {
       if (a.family === 'inet' && `${a.local}/${a.prefixlen}` !== want) await ip(['addr', 'del', `${a.local}/${a.prefixlen}`, 'dev', UDP_TUN_DEVICE]);
     }
     await ip(['addr', 'replace', want, 'dev', UDP_TUN_DEVICE]);
+    this.ownLease = own;
     this.own = { subnet: networkOf(own.subnet), prefix: own.subnet.prefix };
     this.relay.setPeers(this.own, this.peers);
   }
@@ -114,6 +147,7 @@ export class UdpBackend implements Backend {
 
   /** Stops the relay; closing the TUN descriptor removes flannel0 and its routes. */
   async teardown(): Promise<void> {
+    await this.recreating;
     await this.relay.stop();
   }
 }
