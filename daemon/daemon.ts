@@ -21,7 +21,7 @@ import { Reconciler } from './reconciler.js';
 import { Backoff, sleep } from './sleep.js';
 import { readPreviousSubnet, writeSubnetFile } from './subnet-file.js';
 import type { Lease, LeaseAttrs } from './subnet/lease.js';
-import { LeaseWatcher } from './subnet/lease-watcher.js';
+import { type LeaseEvent, LeaseWatcher } from './subnet/lease-watcher.js';
 import type { LocalSubnetManager } from './subnet/subnet-manager.js';
 
 export interface DaemonSettings extends IfaceSelection {
@@ -40,6 +40,15 @@ export interface DaemonSettings extends IfaceSelection {
 
 /** Why the daemon stopped; exit status 0 only for 'signal'. */
 export type StopReason = 'signal' | 'lease-lost' | 'fatal';
+
+/** Batches up to this many lease events are logged event by event at info level. */
+export const LOG_EACH_LEASE_MAX = 20;
+
+function countEvents(batch: readonly LeaseEvent[]): Record<string, number> {
+  const n = { added: 0, changed: 0, removed: 0 };
+  for (const ev of batch) n[ev.type]++;
+  return n;
+}
 
 export class Daemon {
   private lease: Lease | null = null;
@@ -210,10 +219,13 @@ export class Daemon {
     let first = true;
     for await (const batch of this.watcher.watch(sig)) {
       const own = this.lease!.subnet;
+      // A few events are logged one by one; a snapshot of thousands as one line (each at debug).
+      const each = batch.length <= LOG_EACH_LEASE_MAX ? 'info' : 'debug';
+      if (each === 'debug') this.log.info(countEvents(batch), 'leases changed');
       for (const ev of batch) {
         const mine = cidrEquals(ev.lease.subnet, own);
         if (!mine) {
-          this.log.info({ event: ev.type, subnet: formatCidr(ev.lease.subnet), publicIp: ev.lease.attrs.PublicIP }, 'lease ' + ev.type);
+          this.log[each]({ event: ev.type, subnet: formatCidr(ev.lease.subnet), publicIp: ev.lease.attrs.PublicIP }, 'lease ' + ev.type);
           continue;
         }
         if (ev.type === 'removed') void this.reacquire(sig);

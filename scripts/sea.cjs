@@ -3,7 +3,7 @@
 // the blob with postject. Offline: nothing is downloaded.
 // (@yao-pkg/pkg's sea() does the same two steps but runs `npx postject` from a temporary
 // directory, which cannot resolve a local postject offline, and hides the failure.)
-// Usage: node22 scripts/sea.cjs <bundle.cjs> <output> [<assets JSON: {name: file}>]
+// Usage: node22 scripts/sea.cjs <bundle.cjs> <output> [<JSON of more sea-config fields: assets, execArgv>]
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -14,13 +14,14 @@ const SENTINEL_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 async function main() {
   const [bundle, output] = process.argv.slice(2, 4).map((p) => path.resolve(p));
-  const assets = JSON.parse(process.argv[4] || '{}');
+  const extra = JSON.parse(process.argv[4] || '{}');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'twill-sea-'));
   try {
     const blob = path.join(tmp, 'sea-prep.blob');
     const config = path.join(tmp, 'sea-config.json');
-    fs.writeFileSync(config, JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false, assets }));
-    execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+    fs.writeFileSync(config, JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false, ...extra }));
+    // The code cache is only accepted by a V8 with the same flags: make it under the executable's execArgv.
+    execFileSync(process.execPath, [...(extra.execArgv ?? []), '--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
     const staged = path.join(tmp, 'exe');
     fs.copyFileSync(process.execPath, staged);
     await inject(staged, 'NODE_SEA_BLOB', fs.readFileSync(blob), { sentinelFuse: SENTINEL_FUSE });

@@ -4,17 +4,19 @@
  * destination, a neighbour's address, an FDB entry's MAC) and a spec (everything else). A changed
  * entry is replaced in place (`replace`), never deleted then added, so traffic keeps flowing.
  */
+import { parseCidr, parseIp } from '../../shared/ip/cidr.js';
+import { type NetlinkOp, TWILL_RTPROT } from '../../shared/netlink/rtnl-messages.js';
 
-/** One kernel object, with the batch lines that create/replace and delete it. */
+/** One kernel object: what rtnetlink is told, and the iproute2 commands that say the same (for logs). */
 export interface KernelEntry {
-  tool: 'ip' | 'bridge';
   /** Kind + identity, e.g. "route 10.5.2.0/24". */
   id: string;
   /** The full desired state, compared to decide whether to replace. */
   spec: string;
-  /** Batch line that creates or replaces it. */
+  op: NetlinkOp;
+  /** The command that creates or replaces it, as `ip`/`bridge` would take it. */
   add: string;
-  /** Batch line that deletes it. */
+  /** The command that deletes it. */
   del: string;
 }
 
@@ -42,13 +44,13 @@ export function planReconcile(desired: readonly KernelEntry[], actual: readonly 
 }
 
 /** Route protocol number marking routes twill owns, so reconcile never touches anyone else's. */
-export const TWILL_ROUTE_PROTO = '116';
+export const TWILL_ROUTE_PROTO = String(TWILL_RTPROT);
 
 /** A route owned by twill. */
 export function routeEntry(dst: string, via: string, dev: string, onlink: boolean): KernelEntry {
   const spec = `${dst} via ${via} dev ${dev}${onlink ? ' onlink' : ''}`;
   return {
-    tool: 'ip',
+    op: { kind: 'route', dst: parseCidr(dst), via: parseIp(via), dev, onlink },
     id: `route ${dst}`,
     spec,
     add: `route replace ${spec} proto ${TWILL_ROUTE_PROTO}`,
@@ -60,7 +62,7 @@ export function routeEntry(dst: string, via: string, dev: string, onlink: boolea
 export function neighEntry(ipAddr: string, mac: string, dev: string): KernelEntry {
   const m = mac.toLowerCase();
   return {
-    tool: 'ip',
+    op: { kind: 'neigh', ip: parseIp(ipAddr), mac: m, dev },
     id: `neigh ${ipAddr} ${dev}`,
     spec: `${ipAddr} lladdr ${m} dev ${dev}`,
     add: `neigh replace ${ipAddr} lladdr ${m} dev ${dev} nud permanent`,
@@ -72,7 +74,7 @@ export function neighEntry(ipAddr: string, mac: string, dev: string): KernelEntr
 export function fdbEntry(mac: string, dst: string, dev: string): KernelEntry {
   const m = mac.toLowerCase();
   return {
-    tool: 'bridge',
+    op: { kind: 'fdb', mac: m, dst: parseIp(dst), dev },
     id: `fdb ${m} ${dev}`,
     spec: `${m} dev ${dev} dst ${dst}`,
     add: `fdb replace ${m} dev ${dev} dst ${dst} self permanent`,

@@ -1,9 +1,11 @@
 /**
  * Reads the kernel entries twill owns (routes with twill's protocol number, permanent neighbours
- * and FDB entries on the VXLAN device) and applies a reconcile plan with at most two batch
- * processes per direction (`bridge -batch` for FDB, `ip -batch` for the rest).
+ * and FDB entries on the VXLAN device) with iproute2, and applies a reconcile plan over rtnetlink
+ * (shared/netlink/rtnetlink.ts): one socket, many requests per system call, no child process.
  */
-import { ipJson, runBatch, runTool, type BatchFailure } from '../../shared/netlink/ip-command.js';
+import { ipJson, runTool, type BatchFailure } from '../../shared/netlink/ip-command.js';
+import type { RtNetlink } from '../../shared/netlink/rtnetlink.js';
+import { ENODEV } from '../../shared/netlink/rtnl-messages.js';
 import { LinkNotFoundError } from '../../shared/errors.js';
 import { fdbEntry, type KernelEntry, neighEntry, type ReconcilePlan, routeEntry, TWILL_ROUTE_PROTO } from './kernel-plan.js';
 
@@ -43,18 +45,28 @@ export async function readFdb(dev: string): Promise<KernelEntry[]> {
 }
 
 /** Deleting something already gone is success (another actor, or a device that was removed). */
-function isGone(f: BatchFailure): boolean {
-  return /No such process|No such file|Cannot find device|not found/i.test(f.error);
+const GONE = new Set([2 /* ENOENT */, 3 /* ESRCH */, ENODEV]);
+
+let netlink: Promise<RtNetlink> | null = null;
+/** The daemon's rtnetlink socket, opened on first use (koffi is loaded only then). */
+function rtnetlink(): Promise<RtNetlink> {
+  return (netlink ??= import('../../shared/netlink/rtnetlink.js').then((m) => new m.RtNetlink()));
 }
 
-/** Applies a plan: deletions (routes first), then additions (FDB first); returns failures. */
+/**
+ * Applies a plan over rtnetlink, in order: deletions (routes first), then additions (FDB first);
+ * returns the failures, each with the iproute2 command that says what failed.
+ */
 export async function applyPlan(plan: ReconcilePlan): Promise<BatchFailure[]> {
+  const changes = [...plan.del.map((e) => ({ e, action: 'delete' as const })), ...plan.add.map((e) => ({ e, action: 'replace' as const }))];
+  if (changes.length === 0) return [];
+  const [nl, { describeErrno }] = await Promise.all([rtnetlink(), import('../../shared/native/libc.js')]);
+  const errs = await nl.apply(changes.map((c) => ({ op: c.e.op, action: c.action })));
   const failures: BatchFailure[] = [];
-  const lines = (list: KernelEntry[], tool: 'ip' | 'bridge', pick: 'add' | 'del'): string[] =>
-    list.filter((e) => e.tool === tool).map((e) => e[pick]);
-  failures.push(...(await runBatch('ip', lines(plan.del, 'ip', 'del'), { force: true })).filter((f) => !isGone(f)));
-  failures.push(...(await runBatch('bridge', lines(plan.del, 'bridge', 'del'), { force: true })).filter((f) => !isGone(f)));
-  failures.push(...(await runBatch('bridge', lines(plan.add, 'bridge', 'add'), { force: true })));
-  failures.push(...(await runBatch('ip', lines(plan.add, 'ip', 'add'), { force: true })));
+  changes.forEach((c, i) => {
+    const e = errs[i]!;
+    if (e === 0 || (c.action === 'delete' && GONE.has(e))) return;
+    failures.push({ line: c.action === 'delete' ? c.e.del : c.e.add, error: describeErrno(e) });
+  });
   return failures;
 }

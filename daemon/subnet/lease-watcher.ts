@@ -20,6 +20,8 @@ export interface LeaseEvent {
 
 export class LeaseWatcher {
   private readonly known = new Map<string, Lease>();
+  /** PublicIP → subnet keys of the known leases advertising it (duplicate check without a scan). */
+  private readonly byPublicIp = new Map<string, Set<string>>();
   /** The next snapshot follows a broken watch (logged as a resync). */
   private wasResync = false;
 
@@ -50,17 +52,30 @@ export class LeaseWatcher {
       this.log.warn({ key: subnetKeyOf(d.lease.subnet), reason: `claims this host's PublicIP ${me.publicIp}` }, 'lease skipped');
       return null;
     }
-    const dup = [...this.known.values()].find((l) => l.attrs.PublicIP === d.lease.attrs.PublicIP && !cidrEquals(l.subnet, d.lease.subnet));
+    const key = subnetKeyOf(d.lease.subnet);
+    const dup = [...(this.byPublicIp.get(d.lease.attrs.PublicIP) ?? [])].find((k) => k !== key);
     if (dup) {
       // Kept: dropping either could cut off a real host; the operator has to look.
-      this.log.warn({ key: subnetKeyOf(d.lease.subnet), other: subnetKeyOf(dup.subnet), publicIp: dup.attrs.PublicIP }, 'two leases advertise one PublicIP');
+      this.log.warn({ key, other: dup, publicIp: d.lease.attrs.PublicIP }, 'two leases advertise one PublicIP');
     }
     return d.lease;
+  }
+
+  private index(key: string, lease: Lease | undefined, add: boolean): void {
+    if (!lease) return;
+    const ip = lease.attrs.PublicIP;
+    const keys = this.byPublicIp.get(ip) ?? new Set<string>();
+    if (add) keys.add(key);
+    else keys.delete(key);
+    if (keys.size > 0) this.byPublicIp.set(ip, keys);
+    else this.byPublicIp.delete(ip);
   }
 
   private upsert(lease: Lease, out: LeaseEvent[]): void {
     const key = subnetKeyOf(lease.subnet);
     const old = this.known.get(key);
+    this.index(key, old, false);
+    this.index(key, lease, true);
     this.known.set(key, lease);
     if (!old) out.push({ type: 'added', lease });
     else if (!sameAttrs(old.attrs, lease.attrs)) out.push({ type: 'changed', lease });
@@ -69,6 +84,7 @@ export class LeaseWatcher {
   private drop(key: string, out: LeaseEvent[]): void {
     const old = this.known.get(key);
     if (old) {
+      this.index(key, old, false);
       this.known.delete(key);
       out.push({ type: 'removed', lease: old });
     }

@@ -16,7 +16,7 @@ import koffi from 'koffi';
 import { AppError } from '../../../shared/errors.js';
 import { formatIp, maskOf } from '../../../shared/ip/cidr.js';
 import { decrementTtl, destinationOf, IPV4_MIN_HEADER, isIpv4, netUnreachable, sourceOf, totalLengthOf } from './ip-packet.js';
-import { closeFd, EAGAIN, errno, openTun, openUdpSocket, read, recvfrom, sendto, setUdpSegment, sysError, write } from './libc.js';
+import { closeFd, EAGAIN, errno, openTun, openUdpSocket, read, recvfrom, sendto, setUdpSegment, sysError, write } from './relay-fds.js';
 import { completeChecksum, type Segments, segmentTcpV4, TcpCoalescer, VNET_F_NEEDS_CSUM, VNET_GSO_ECN, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_HDR_LEN } from './offload.js';
 import { PeerTable } from './peer-table.js';
 import type { DropReason, FromWorker, RelayStats, RelayWorkerData, ToWorker } from './relay-protocol.js';

@@ -1,32 +1,14 @@
 /**
- * The system calls the udp relay makes that Node has no API for (TUNSETIFF) or that must not
- * allocate per packet (read/write/sendto/recvfrom on raw descriptors), through koffi. Loaded only
- * by the relay worker: the daemon's main thread never touches native code.
+ * The relay's descriptors: the TUN device (TUNSETIFF, offloads) and its UDP socket (GRO, GSO).
+ * Loaded only by the relay worker.
  */
 import { closeSync, constants, openSync } from 'node:fs';
-import koffi from 'koffi';
 import { KernelError } from '../../../shared/errors.js';
 import { formatIp } from '../../../shared/ip/cidr.js';
+import { bind, close, errno, ioctl, setIntOption, SOCK_CLOEXEC, SOCK_NONBLOCK, SOL_SOCKET, socket, sysError } from '../../../shared/native/libc.js';
 import { sockaddrIn } from './peer-table.js';
 
-const libc = koffi.load('libc.so.6');
-
-export const read = libc.func('long read(int fd, void *buf, unsigned long count)') as (fd: number, buf: Buffer, count: number) => number;
-export const write = libc.func('long write(int fd, const void *buf, unsigned long count)') as (fd: number, buf: Buffer, count: number) => number;
-export const sendto = libc.func('long sendto(int fd, const void *buf, unsigned long len, int flags, const void *addr, uint32_t addrlen)') as (
-  fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrlen: number) => number;
-export const recvfrom = libc.func('long recvfrom(int fd, void *buf, unsigned long len, int flags, void *addr, void *addrlen)') as (
-  fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrlen: Buffer) => number;
-const ioctl = libc.func('int ioctl(int fd, unsigned long request, ...)');
-const socket = libc.func('int socket(int domain, int type, int protocol)') as (d: number, t: number, p: number) => number;
-const bind = libc.func('int bind(int fd, const void *addr, uint32_t addrlen)') as (fd: number, addr: Buffer, len: number) => number;
-const setsockopt = libc.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)') as (
-  fd: number, level: number, name: number, val: Buffer, len: number) => number;
-const close = libc.func('int close(int fd)') as (fd: number) => number;
-const strerror = libc.func('const char *strerror(int errnum)') as (e: number) => string;
-
-export const errno = (): number => koffi.errno();
-export const EAGAIN = 11;
+export { close as closeFd, EAGAIN, errno, read, recvfrom, sendto, sysError, write } from '../../../shared/native/libc.js';
 
 const TUNSETIFF = 0x400454ca;
 const TUNSETOFFLOAD = 0x400454d0;
@@ -38,19 +20,12 @@ const IFF_VNET_HDR = 0x4000;
 const IFNAMSIZ = 16;
 const AF_INET = 2;
 const SOCK_DGRAM = 2;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
 const SO_SNDBUFFORCE = 32;
 const SO_RCVBUFFORCE = 33;
 const SOL_UDP = 17;
 const UDP_SEGMENT = 103;
 const UDP_GRO = 104;
 const EBUSY = 16;
-
-export function sysError(what: string, e = errno(), hint?: string): KernelError {
-  return new KernelError(`${what}: ${strerror(e)}`, hint === undefined ? {} : { hint });
-}
 
 /**
  * Opens /dev/net/tun and attaches it to a new TUN device `name` without the packet-information
@@ -93,17 +68,8 @@ export function openUdpSocket(ip: number, port: number, bufferBytes: number): nu
   return fd;
 }
 
-const intArg = Buffer.alloc(4);
-function setIntOption(fd: number, level: number, name: number, value: number): boolean {
-  intArg.writeInt32LE(value);
-  return setsockopt(fd, level, name, intArg, 4) === 0;
-}
-
 /** Sets the UDP GSO segment size of later sends (0: no segmentation); false when the kernel refuses. */
 export function setUdpSegment(fd: number, size: number): boolean {
   return setIntOption(fd, SOL_UDP, UDP_SEGMENT, size);
 }
 
-export function closeFd(fd: number): void {
-  close(fd);
-}

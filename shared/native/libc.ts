@@ -1,0 +1,54 @@
+/**
+ * The C library calls twill makes that Node has no API for (ioctl, raw sockets: netlink, a UDP
+ * socket read without allocating), through koffi. Loaded lazily by whoever needs native calls;
+ * the CNI plugin never loads it. In the single executable koffi's library comes from
+ * native-addon.ts.
+ */
+import koffi from 'koffi';
+import { KernelError } from '../errors.js';
+
+const libc = koffi.load('libc.so.6');
+
+type Fn<A extends unknown[]> = (...args: A) => number;
+
+export const read = libc.func('long read(int fd, void *buf, unsigned long count)') as Fn<[number, Buffer, number]>;
+export const write = libc.func('long write(int fd, const void *buf, unsigned long count)') as Fn<[number, Buffer, number]>;
+export const send = libc.func('long send(int fd, const void *buf, unsigned long len, int flags)') as Fn<[number, Buffer, number, number]>;
+export const recv = libc.func('long recv(int fd, void *buf, unsigned long len, int flags)') as Fn<[number, Buffer, number, number]>;
+export const sendto = libc.func('long sendto(int fd, const void *buf, unsigned long len, int flags, const void *addr, uint32_t addrlen)') as Fn<
+  [number, Buffer, number, number, Buffer, number]>;
+export const recvfrom = libc.func('long recvfrom(int fd, void *buf, unsigned long len, int flags, void *addr, void *addrlen)') as Fn<
+  [number, Buffer, number, number, Buffer, Buffer]>;
+/** ioctl is variadic: pass the argument's type, then its value (koffi's convention). */
+export const ioctl = libc.func('int ioctl(int fd, unsigned long request, ...)') as (fd: number, request: number, type: string, arg: unknown) => number;
+export const socket = libc.func('int socket(int domain, int type, int protocol)') as Fn<[number, number, number]>;
+export const bind = libc.func('int bind(int fd, const void *addr, uint32_t addrlen)') as Fn<[number, Buffer, number]>;
+const setsockopt = libc.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)') as Fn<[number, number, number, Buffer, number]>;
+export const close = libc.func('int close(int fd)') as Fn<[number]>;
+export const ifNameToIndex = libc.func('unsigned int if_nametoindex(const char *name)') as (name: string) => number;
+const strerror = libc.func('const char *strerror(int errnum)') as (e: number) => string;
+
+export const errno = (): number => koffi.errno();
+export const describeErrno = (e: number): string => strerror(e);
+
+export const EAGAIN = 11;
+export const SOL_SOCKET = 1;
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
+
+/** A KernelError "<what>: <strerror>". */
+export function sysError(what: string, e = errno(), hint?: string): KernelError {
+  return new KernelError(`${what}: ${strerror(e)}`, hint === undefined ? {} : { hint });
+}
+
+const intArg = Buffer.alloc(4);
+/** setsockopt with an int value; false when the kernel refuses. */
+export function setIntOption(fd: number, level: number, name: number, value: number): boolean {
+  intArg.writeInt32LE(value);
+  return setsockopt(fd, level, name, intArg, 4) === 0;
+}
+
+/** setsockopt with a raw value. */
+export function setOption(fd: number, level: number, name: number, value: Buffer): boolean {
+  return setsockopt(fd, level, name, value, value.length) === 0;
+}
