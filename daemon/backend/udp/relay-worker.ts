@@ -48,6 +48,7 @@ const MAX_GSO_SEGMENTS = 64;
 /** TUN write errors that concern one packet, not the device. */
 const ENOBUFS = 105;
 const EINVAL = 22;
+const EIO = 5;
 
 const tunBuf = Buffer.alloc(VNET_HDR_LEN + 65535);
 const tunPkt = tunBuf.subarray(VNET_HDR_LEN);
@@ -98,18 +99,34 @@ function sendPacket(buf: Buffer, len: number, sa: Buffer): boolean {
   return sendto(sockFd, buf, len, 0, sa, 16) >= 0;
 }
 
-/** Sends the packets in segBuf: with UDP GSO, as few sends as the limits allow; else one by one. */
+/** Sends `count` packets of `segLen` bytes (the last may be shorter) from segBuf at `start`, one datagram each. */
+function sendOneByOne(start: number, end: number, sa: Buffer): boolean {
+  let ok = true;
+  for (let off = start; off < end; off += seg.segLen) ok = sendPacket(segBuf.subarray(off), Math.min(seg.segLen, end - off), sa) && ok;
+  return ok;
+}
+
+/**
+ * Sends the packets in segBuf: with UDP GSO, as few sends as the kernel's limits allow (the
+ * kernel segments in software where a device cannot); one by one where the kernel refuses GSO
+ * altogether (EIO on an IPsec/xfrm route; not testable here: this kernel has no ESP).
+ */
 function sendSegments(sa: Buffer): boolean {
   if (seg.count === 1) return sendPacket(segBuf, seg.total, sa);
   if (udpGso && !useSegmentSize(seg.segLen)) udpGso = false;
-  const perSend = udpGso ? Math.min(MAX_GSO_SEGMENTS, Math.floor(MAX_UDP_PAYLOAD / seg.segLen)) : 1;
+  if (!udpGso) return sendOneByOne(0, seg.total, sa);
+  const perSend = Math.min(MAX_GSO_SEGMENTS, Math.floor(MAX_UDP_PAYLOAD / seg.segLen));
   let ok = true;
-  for (let i = 0; i < seg.count; i += perSend) {
-    const start = i * seg.segLen;
+  for (let start = 0; start < seg.total; start += perSend * seg.segLen) {
     const end = Math.min(seg.total, start + perSend * seg.segLen);
-    const chunk = start === 0 ? segBuf : segBuf.subarray(start);
-    if (perSend === 1) ok = sendPacket(chunk, end - start, sa) && ok;
-    else ok = sendto(sockFd, chunk, end - start, 0, sa, 16) >= 0 && ok;
+    if (sendto(sockFd, start === 0 ? segBuf : segBuf.subarray(start), end - start, 0, sa, 16) >= 0) continue;
+    const e = errno();
+    if (e === EIO || e === EINVAL) {
+      udpGso = false;
+      ok = sendOneByOne(start, end, sa) && ok;
+    } else {
+      ok = false;
+    }
   }
   return ok;
 }
