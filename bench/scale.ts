@@ -88,6 +88,7 @@ async function propagation(hosts: number, samples: number): Promise<number[]> {
     // One writer for all puts; it prints when etcd acknowledged each one (the lease exists).
     const writer = spawn('ip', ['netns', 'exec', lab.underlay, process.execPath, PUT_LEASES, lab.etcdEndpoint, '--one-by-one'], { stdio: ['pipe', 'pipe', 'inherit'] });
     const acks = createInterface({ input: writer.stdout })[Symbol.asyncIterator]();
+    await acks.next(); // "ready": connected, so the first put is timed like the others
     try {
     for (const l of leases) {
       // From the moment the put is handed to the running writer (no process start counted);
