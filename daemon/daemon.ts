@@ -23,6 +23,7 @@ import { readPreviousSubnet, writeSubnetFile } from './subnet-file.js';
 import type { Lease, LeaseAttrs } from './subnet/lease.js';
 import { type LeaseEvent, LeaseWatcher } from './subnet/lease-watcher.js';
 import type { LocalSubnetManager } from './subnet/subnet-manager.js';
+import type { LeaseSnapshot } from './subnet/registry.js';
 
 export interface DaemonSettings extends IfaceSelection {
   subnetFile: string;
@@ -112,7 +113,7 @@ export class Daemon {
     const prepared = await backend.prepare();
     this.mtu = prepared.mtu;
     const previous = readPreviousSubnet(this.s.subnetFile);
-    const lease = (this.lease = await this.subnets.acquireLeaseRetrying(cfg, this.attrs(prepared.backendData), previous, sig));
+    const lease = (this.lease = await this.subnets.acquireLeaseRetrying(cfg, this.attrs(prepared.backendData), previous, sig, (s) => (this.initialSnapshot = s)));
     await backend.configure(lease);
     writeSubnetFile(this.s.subnetFile, { network: cfg.network, subnet: lease.subnet, mtu: this.mtu, ipMasq: this.s.ipMasq });
     this.log.info({ file: this.s.subnetFile, subnet: formatCidr(lease.subnet), mtu: this.mtu }, 'subnet file written');
@@ -217,7 +218,9 @@ export class Daemon {
     this.watcher = new LeaseWatcher(this.subnets.registry, this.cfg!, this.log.child({ component: 'watch' }), () => ({ publicIp: this.ext!.publicIp, subnet: this.lease!.subnet }));
     this.reconciler = new Reconciler(this.backend!, () => this.remoteLeases(), this.log.child({ component: this.backend!.type }));
     let first = true;
-    for await (const batch of this.watcher.watch(sig)) {
+    const initial = this.initialSnapshot ?? undefined;
+    this.initialSnapshot = null; // the watcher keeps what it needs
+    for await (const batch of this.watcher.watch(sig, initial)) {
       const own = this.lease!.subnet;
       // A few events are logged one by one; a snapshot of thousands as one line (each at debug).
       const each = batch.length <= LOG_EACH_LEASE_MAX ? 'info' : 'debug';
@@ -243,6 +246,8 @@ export class Daemon {
   }
 
   private reacquiring: Promise<void> | null = null;
+  /** The lease listing the acquisition was decided on: the watcher starts from it (one range read less). */
+  private initialSnapshot: LeaseSnapshot | null = null;
 
   /**
    * Our key vanished (expired during an outage, deleted) or is no longer ours: take it back, the

@@ -11,7 +11,7 @@ import type { Logger } from '../logger.js';
 import { Backoff, sleep } from '../sleep.js';
 import { leaseFitsConfig } from './allocate-subnet.js';
 import { type DecodedLease, type Lease, sameAttrs } from './lease.js';
-import type { SubnetRegistry } from './registry.js';
+import type { LeaseSnapshot, SubnetRegistry } from './registry.js';
 
 export interface LeaseEvent {
   type: 'added' | 'changed' | 'removed';
@@ -90,14 +90,19 @@ export class LeaseWatcher {
     }
   }
 
-  /** Yields batches of events until `signal` aborts; the first batch is the initial snapshot (may be empty). */
-  async *watch(signal: AbortSignal): AsyncIterable<LeaseEvent[]> {
+  /**
+   * Yields batches of events until `signal` aborts; the first batch is the initial snapshot (may be
+   * empty), taken from `initial` when given (a listing made moments ago: the watch then replays
+   * everything after its revision) or listed now.
+   */
+  async *watch(signal: AbortSignal, initial?: LeaseSnapshot): AsyncIterable<LeaseEvent[]> {
     const backoff = new Backoff(250, 5000);
     let first = true;
     while (!signal.aborted) {
       let revision: bigint;
       try {
-        const snap = await this.registry.listLeases();
+        const snap = initial ?? (await this.registry.listLeases());
+        initial = undefined;
         revision = snap.revision;
         const out: LeaseEvent[] = [];
         const seen = new Set<string>();

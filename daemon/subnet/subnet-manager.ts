@@ -10,7 +10,7 @@ import type { Logger } from '../logger.js';
 import { Backoff, sleep } from '../sleep.js';
 import { planAcquire } from './allocate-subnet.js';
 import type { Lease, LeaseAttrs } from './lease.js';
-import type { SubnetRegistry } from './registry.js';
+import type { LeaseSnapshot, SubnetRegistry } from './registry.js';
 
 /** flannel's subnet lease TTL: 24 h. */
 export const LEASE_TTL_S = 24 * 60 * 60;
@@ -59,10 +59,14 @@ export class LocalSubnetManager {
     }
   }
 
-  /** Acquires a lease (one attempt at the policy, create races retried). */
-  async acquireLease(cfg: NetConfig, attrs: LeaseAttrs, previous: Cidr | null, signal?: AbortSignal): Promise<Lease> {
+  /**
+   * Acquires a lease (one attempt at the policy, create races retried). `onSnapshot` receives the
+   * lease listing the decision was made on, so a watcher can start from it instead of listing again.
+   */
+  async acquireLease(cfg: NetConfig, attrs: LeaseAttrs, previous: Cidr | null, signal?: AbortSignal, onSnapshot?: (s: LeaseSnapshot) => void): Promise<Lease> {
     for (let attempt = 1; ; attempt++) {
       const snap = await this.registry.listLeases();
+      onSnapshot?.(snap);
       const plan = planAcquire(cfg, snap.leases, attrs.PublicIP, previous);
       if (plan.kind === 'reuse') {
         const lease = await this.registry.updateLease(plan.lease.subnet, attrs, this.ttlS, plan.lease.leaseId);
@@ -82,11 +86,11 @@ export class LocalSubnetManager {
   }
 
   /** Acquires a lease, retrying retryable failures (etcd away, network full) until it works or `signal` aborts. */
-  async acquireLeaseRetrying(cfg: NetConfig, attrs: LeaseAttrs, previous: Cidr | null, signal: AbortSignal): Promise<Lease> {
+  async acquireLeaseRetrying(cfg: NetConfig, attrs: LeaseAttrs, previous: Cidr | null, signal: AbortSignal, onSnapshot?: (s: LeaseSnapshot) => void): Promise<Lease> {
     const backoff = new Backoff(1000, 30_000);
     for (;;) {
       try {
-        return await this.acquireLease(cfg, attrs, previous, signal);
+        return await this.acquireLease(cfg, attrs, previous, signal, onSnapshot);
       } catch (e) {
         if (signal.aborted || !(e instanceof AppError && e.retryable)) throw e;
         this.log.error({ err: describeError(e), hint: e.hint }, 'cannot acquire a lease, retrying');

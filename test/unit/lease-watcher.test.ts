@@ -39,6 +39,23 @@ describe('LeaseWatcher', () => {
     ac.abort();
     await it.next();
   });
+  it('starts from a listing made earlier (the acquisition\'s) and replays what changed since', async () => {
+    const reg = new MemorySubnetRegistry();
+    reg.putRaw('10.5.1.0-24', v('192.168.0.1'));
+    const earlier = await reg.listLeases();
+    reg.putRaw('10.5.2.0-24', v('192.168.0.2')); // after the listing, before the watcher starts
+    let listings = 0;
+    const list = reg.listLeases.bind(reg);
+    reg.listLeases = () => (listings++, list());
+    const w = new LeaseWatcher(reg, cfg, testLogger());
+    const ac = new AbortController();
+    const it = w.watch(ac.signal, earlier)[Symbol.asyncIterator]();
+    assert.deepEqual(await collect(it), ['added 10.5.1.0/24']);
+    assert.deepEqual(await collect(it), ['added 10.5.2.0/24']);
+    assert.equal(listings, 0, 'no second listing');
+    ac.abort();
+    await it.next();
+  });
   it('resyncs from a fresh snapshot after a broken watch, emitting only the difference', async () => {
     const reg = new MemorySubnetRegistry();
     reg.putRaw('10.5.1.0-24', v('192.168.0.1'));
