@@ -14,7 +14,7 @@ export interface RelayWorkerData {
 
 /** Why a packet was not forwarded. */
 export type DropReason =
-  | 'not-ipv4' // TUN: the kernel's own IPv6 chatter on the device (counted, never logged)
+  | 'not-ipv4' // TUN: the kernel's own IPv6 chatter on the device (never reported)
   | 'malformed' // UDP: the payload is not an IPv4 packet
   | 'no-route' // TUN: no lease holds the destination (an ICMP net unreachable is sent back)
   | 'ttl-expired'
@@ -24,24 +24,14 @@ export type DropReason =
   | 'not-our-subnet' // UDP: the inner destination is not in our subnet
   | 'tun-write-failed';
 
-export interface RelayStats {
-  txPackets: number;
-  txBytes: number;
-  rxPackets: number;
-  rxBytes: number;
-  drops: Partial<Record<DropReason, number>>;
-}
-
 export type ToWorker =
   | { type: 'peers'; own: { subnet: number; prefix: number } | null; peers: Peer[] }
-  | { type: 'stats'; id: number }
   | { type: 'stop' };
 
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'error'; message: string; hint?: string }
   | { type: 'dropped'; reason: DropReason; count: number; from: string; src: string; dst: string }
-  | { type: 'stats'; id: number; stats: RelayStats }
   /** The TUN device or the socket broke (e.g. flannel0 deleted): the relay no longer forwards. */
   | { type: 'failed'; message: string }
   | { type: 'stopped' };

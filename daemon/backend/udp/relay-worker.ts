@@ -19,7 +19,7 @@ import { decrementTtl, destinationOf, IPV4_MIN_HEADER, isIpv4, netUnreachable, s
 import { closeFd, EAGAIN, errno, openTun, openUdpSocket, read, recvfrom, sendto, setUdpSegment, sysError, write } from './relay-fds.js';
 import { completeChecksum, type Segments, segmentTcpV4, TcpCoalescer, VNET_F_NEEDS_CSUM, VNET_GSO_ECN, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_HDR_LEN } from './offload.js';
 import { PeerTable } from './peer-table.js';
-import type { DropReason, FromWorker, RelayStats, RelayWorkerData, ToWorker } from './relay-protocol.js';
+import type { DropReason, FromWorker, RelayWorkerData, ToWorker } from './relay-protocol.js';
 
 const BATCH = 256;
 /** A dropped packet is reported at once, then at most once per interval per reason, with a count. */
@@ -66,13 +66,11 @@ let haveOwn = false;
 /** The socket's current UDP_SEGMENT (0: none); UDP GSO is given up when the kernel refuses it. */
 let udpSegment = 0;
 let udpGso = true;
-const stats: RelayStats = { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0, drops: {} };
 const unreported = new Map<DropReason, number>();
 const lastReport = new Map<DropReason, number>();
 
-/** Counts a dropped packet (the one at `buf[off..off+len)`) and reports it, rate-limited. */
+/** Reports a dropped packet (the one at `buf[off..off+len)`): at once, then as a count per interval. */
 function drop(reason: DropReason, sender: number, buf: Buffer, off: number, len: number): void {
-  stats.drops[reason] = (stats.drops[reason] ?? 0) + 1;
   if (reason === 'not-ipv4') return;
   const n = (unreported.get(reason) ?? 0) + 1;
   const now = Date.now();
@@ -179,17 +177,9 @@ function tunToUdp(): void {
         drop('malformed', 0, tunPkt, 0, len);
       } else if (!sendPacket(tunPkt, len, sa)) {
         drop('send-failed', sa.readUInt32BE(4), tunPkt, 0, len);
-      } else {
-        stats.txPackets++;
-        stats.txBytes += len;
       }
     } else if (gso === VNET_GSO_TCPV4 && segmentTcpV4(tunPkt, 0, len, tunBuf.readUInt16LE(4), segBuf, seg)) {
-      if (!sendSegments(sa)) {
-        drop('send-failed', sa.readUInt32BE(4), tunPkt, 0, len);
-      } else {
-        stats.txPackets += seg.count;
-        stats.txBytes += seg.total;
-      }
+      if (!sendSegments(sa)) drop('send-failed', sa.readUInt32BE(4), tunPkt, 0, len);
     } else {
       drop('malformed', 0, tunPkt, 0, len);
     }
@@ -210,8 +200,6 @@ function deliver(sender: number, off: number, len: number): void {
   if (!haveOwn || ((destinationOf(rxBuf, off) & ownMask) >>> 0) !== ownNet) return drop('not-our-subnet', sender, rxBuf, off, len);
   if (!decrementTtl(rxBuf, off)) return drop('ttl-expired', sender, rxBuf, off, len);
   coalescer.add(rxBuf, off, len);
-  stats.rxPackets++;
-  stats.rxBytes += len;
 }
 
 function udpToTun(): void {
@@ -251,9 +239,6 @@ port.on('message', (m: ToWorker) => {
         ownAddr = ownNet;
         haveOwn = true;
       }
-      break;
-    case 'stats':
-      post({ type: 'stats', id: m.id, stats: { ...stats, drops: { ...stats.drops } } });
       break;
     case 'stop':
       if (!failed) {

@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { KernelError } from '../../../shared/errors.js';
 import type { Logger } from '../../logger.js';
 import type { Peer } from './peer-table.js';
-import type { FromWorker, RelayStats, RelayWorkerData, ToWorker } from './relay-protocol.js';
+import type { FromWorker, RelayWorkerData, ToWorker } from './relay-protocol.js';
 
 /** Name of the relay worker bundle among the executable's assets (scripts/build.mjs). */
 const RELAY_WORKER_ASSET = 'udp-relay-worker.cjs';
@@ -26,8 +26,6 @@ export class UdpRelay {
   private failed = false;
   private ready = false;
   private exited: Promise<void> = Promise.resolve();
-  private nextId = 1;
-  private readonly pendingStats = new Map<number, (s: RelayStats) => void>();
 
   constructor(private readonly log: Logger) {}
 
@@ -47,10 +45,6 @@ export class UdpRelay {
             break;
           case 'dropped':
             this.log.warn({ reason: m.reason, count: m.count, from: m.from, src: m.src, dst: m.dst }, 'udp packet dropped');
-            break;
-          case 'stats':
-            this.pendingStats.get(m.id)?.(m.stats);
-            this.pendingStats.delete(m.id);
             break;
           case 'failed':
             this.failure(new KernelError(`udp relay stopped forwarding: ${m.message}`));
@@ -89,14 +83,6 @@ export class UdpRelay {
     this.send({ type: 'peers', own, peers });
   }
 
-  /** The relay's counters (packets, bytes, drops by reason). */
-  stats(): Promise<RelayStats> {
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.pendingStats.set(id, resolve);
-      this.send({ type: 'stats', id });
-    });
-  }
 
   async stop(): Promise<void> {
     const w = this.worker;

@@ -140,10 +140,6 @@ export class UdpBackend implements Backend {
     return { added, removed, failed: [], unroutable };
   }
 
-  /** The relay's counters. */
-  stats(): ReturnType<UdpRelay['stats']> {
-    return this.relay.stats();
-  }
 
   /** Stops the relay; closing the TUN descriptor removes flannel0 and its routes. */
   async teardown(): Promise<void> {
