@@ -156,6 +156,8 @@ describe('kernel drift', { skip }, () => {
     lab = await Lab.create({ hosts: 2, netConf: { Network: '10.49.0.0/16', Backend: { Type: 'vxlan' } }, daemonArgs: ['--kernel-resync-interval', '2'] });
     await lab.startAll();
     const sub2 = lab.subnetEnv(lab.host(2))['FLANNEL_SUBNET']!.replace(/\.1\//, '.0/');
+    // Both daemons start together: h2's lease may reach h1 just after h1 reports ready.
+    await until('h1 routes to h2', () => routesOf(lab.host(1).ns).includes(sub2), 5000);
     ipIn(lab.host(1).ns, 'route', 'del', sub2);
     assert.doesNotMatch(routesOf(lab.host(1).ns), new RegExp(sub2.replace(/\./g, '\\.')));
     await until('the route is back', () => routesOf(lab.host(1).ns).includes(sub2), 5000);
