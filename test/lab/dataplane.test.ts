@@ -115,6 +115,7 @@ describe('vxlan DirectRouting', { skip }, () => {
     const pods = [];
     for (const h of lab.hosts) pods.push(await lab.addPod(h));
     const sub = (n: number): string => lab.subnetEnv(lab.host(n))['FLANNEL_SUBNET']!.replace(/\.1\//, '.0/');
+    await until('h1 routes to both hosts', () => routesOf(lab.host(1).ns).split('\n').filter(Boolean).length >= 2, 5000);
     const r = routesOf(lab.host(1).ns);
     assert.match(r, new RegExp(`${sub(2).replace(/\./g, '\\.')} via 10\\.199\\.0\\.2 dev eth0`));
     assert.match(r, new RegExp(`${sub(3).replace(/\./g, '\\.')} via ${sub(3).split('/')[0]!.replace(/\./g, '\\.')} dev flannel\\.1 onlink`));
