@@ -42,20 +42,20 @@ export function loadEmbeddedAddon(asset: string): unknown {
   }
   for (const dir of candidateDirs()) {
     const file = join(dir, `.twill-${process.pid}-${asset}`);
+    let created = false;
     try {
       const fd = openSync(file, 'wx', 0o700);
+      created = true;
       try {
         writeSync(fd, data);
       } finally {
         closeSync(fd);
       }
-      try {
-        return dlopen(file);
-      } finally {
-        unlinkSync(file);
-      }
+      return dlopen(file);
     } catch (e) {
       errors.push(`${file}: ${(e as Error).message}`);
+    } finally {
+      if (created) unlinkSync(file); // also when writing or loading failed
     }
   }
   throw new Error(`cannot load the embedded native addon ${asset}: no writable, executable directory (set TWILL_NATIVE_TMPDIR): ${errors.join('; ')}`);

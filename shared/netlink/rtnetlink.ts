@@ -51,7 +51,6 @@ export class RtNetlink {
     const ifindex = new Map<string, number>();
     for (let start = 0; start < changes.length; start += CHUNK) {
       if (start > 0) await new Promise((r) => setImmediate(r));
-      const first = this.seq;
       let len = 0;
       const pending = new Map<number, number>();
       for (let i = start; i < Math.min(changes.length, start + CHUNK); i++) {
@@ -76,7 +75,7 @@ export class RtNetlink {
           const type = this.buf.readUInt16LE(off + 4);
           const seq = this.buf.readUInt32LE(off + 8);
           if (len < 16) break;
-          if (type === NLMSG_ERROR && seq >= first && pending.has(seq)) {
+          if (type === NLMSG_ERROR && pending.has(seq)) {
             results[pending.get(seq)!] = -this.buf.readInt32LE(off + 16);
             pending.delete(seq);
           }

@@ -8,8 +8,6 @@ import { formatIp } from '../../../shared/ip/cidr.js';
 import { bind, close, errno, ioctl, setIntOption, SOCK_CLOEXEC, SOCK_NONBLOCK, SOL_SOCKET, socket, sysError } from '../../../shared/native/libc.js';
 import { sockaddrIn } from './peer-table.js';
 
-export { close as closeFd, EAGAIN, errno, read, recvfrom, sendto, sysError, write } from '../../../shared/native/libc.js';
-
 const TUNSETIFF = 0x400454ca;
 const TUNSETOFFLOAD = 0x400454d0;
 const TUN_F_CSUM = 0x01;

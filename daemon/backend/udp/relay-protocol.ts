@@ -33,5 +33,4 @@ export type FromWorker =
   | { type: 'error'; message: string; hint?: string }
   | { type: 'dropped'; reason: DropReason; count: number; from: string; src: string; dst: string }
   /** The TUN device or the socket broke (e.g. flannel0 deleted): the relay no longer forwards. */
-  | { type: 'failed'; message: string }
-  | { type: 'stopped' };
+  | { type: 'failed'; message: string };

@@ -16,7 +16,8 @@ import koffi from 'koffi';
 import { AppError } from '../../../shared/errors.js';
 import { formatIp, maskOf } from '../../../shared/ip/cidr.js';
 import { decrementTtl, destinationOf, IPV4_MIN_HEADER, isIpv4, netUnreachable, sourceOf, totalLengthOf } from './ip-packet.js';
-import { closeFd, EAGAIN, errno, openTun, openUdpSocket, read, recvfrom, sendto, setUdpSegment, sysError, write } from './relay-fds.js';
+import { close, EAGAIN, errno, read, recvfrom, sendto, sysError, write } from '../../../shared/native/libc.js';
+import { openTun, openUdpSocket, setUdpSegment } from './relay-fds.js';
 import { completeChecksum, type Segments, segmentTcpV4, TcpCoalescer, VNET_F_NEEDS_CSUM, VNET_GSO_ECN, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_HDR_LEN } from './offload.js';
 import { PeerTable } from './peer-table.js';
 import type { DropReason, FromWorker, RelayWorkerData, ToWorker } from './relay-protocol.js';
@@ -35,7 +36,7 @@ try {
   tunFd = openTun(cfg.dev);
   sockFd = openUdpSocket(cfg.bindIp, cfg.port, cfg.socketBufferBytes);
 } catch (e) {
-  if (tunFd >= 0) closeFd(tunFd);
+  if (tunFd >= 0) close(tunFd);
   post({ type: 'error', message: (e as Error).message, ...(e instanceof AppError && e.hint ? { hint: e.hint } : {}) });
   port.close();
   throw e;
@@ -61,7 +62,6 @@ const fromLen = Buffer.alloc(4);
 let peers = new PeerTable([], cfg.port);
 let ownNet = 0;
 let ownMask = 0;
-let ownAddr = 0;
 let haveOwn = false;
 /** The socket's current UDP_SEGMENT (0: none); UDP GSO is given up when the kernel refuses it. */
 let udpSegment = 0;
@@ -163,7 +163,7 @@ function tunToUdp(): void {
     const sa = peers.route(destinationOf(tunPkt));
     if (sa === undefined) {
       drop('no-route', 0, tunPkt, 0, len);
-      const icmpLen = haveOwn ? netUnreachable(tunPkt, len, ownAddr, icmpBuf.subarray(VNET_HDR_LEN)) : 0;
+      const icmpLen = haveOwn ? netUnreachable(tunPkt, len, ownNet, icmpBuf.subarray(VNET_HDR_LEN)) : 0;
       if (icmpLen > 0) write(tunFd, icmpBuf, VNET_HDR_LEN + icmpLen);
       continue;
     }
@@ -192,7 +192,6 @@ const coalescer = new TcpCoalescer((buf, len) => {
   drop('tun-write-failed', 0, buf, VNET_HDR_LEN, len - VNET_HDR_LEN);
   if (e !== EAGAIN && e !== ENOBUFS && e !== EINVAL) fail(sysError(`writing to ${cfg.dev}`, e).message);
 });
-
 
 /** Checks one packet of a datagram from `sender` and queues it for the TUN device. */
 function deliver(sender: number, off: number, len: number): void {
@@ -236,7 +235,6 @@ port.on('message', (m: ToWorker) => {
       if (m.own) {
         ownMask = maskOf(m.own.prefix);
         ownNet = (m.own.subnet & ownMask) >>> 0;
-        ownAddr = ownNet;
         haveOwn = true;
       }
       break;
@@ -245,9 +243,8 @@ port.on('message', (m: ToWorker) => {
         tunPoll.close();
         sockPoll.close();
       }
-      closeFd(sockFd);
-      closeFd(tunFd);
-      post({ type: 'stopped' });
+      close(sockFd);
+      close(tunFd);
       port.close();
       break;
   }

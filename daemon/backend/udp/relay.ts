@@ -49,8 +49,6 @@ export class UdpRelay {
           case 'failed':
             this.failure(new KernelError(`udp relay stopped forwarding: ${m.message}`));
             break;
-          case 'stopped':
-            break;
         }
       });
       w.on('error', (e) => {
