@@ -20,6 +20,12 @@ export interface KernelEntry {
   del: string;
 }
 
+/** A kernel change that failed: the iproute2 command that says what, and the kernel's answer. */
+export interface KernelFailure {
+  line: string;
+  error: string;
+}
+
 export interface ReconcilePlan {
   add: KernelEntry[];
   del: KernelEntry[];

@@ -3,11 +3,11 @@
  * and FDB entries on the VXLAN device) with iproute2, and applies a reconcile plan over rtnetlink
  * (shared/netlink/rtnetlink.ts): one socket, many requests per system call, no child process.
  */
-import { ipJson, runTool, type BatchFailure } from '../../shared/netlink/ip-command.js';
+import { ipJson, runTool } from '../../shared/netlink/ip-command.js';
 import type { RtNetlink } from '../../shared/netlink/rtnetlink.js';
 import { ENODEV } from '../../shared/netlink/rtnl-messages.js';
 import { LinkNotFoundError } from '../../shared/errors.js';
-import { fdbEntry, type KernelEntry, neighEntry, type ReconcilePlan, routeEntry, TWILL_ROUTE_PROTO } from './kernel-plan.js';
+import { fdbEntry, type KernelEntry, type KernelFailure, neighEntry, type ReconcilePlan, routeEntry, TWILL_ROUTE_PROTO } from './kernel-plan.js';
 
 interface JsonRoute { dst: string; gateway?: string; dev?: string; flags?: string[] }
 interface JsonNeigh { dst: string; lladdr?: string; state?: string[] }
@@ -57,12 +57,12 @@ function rtnetlink(): Promise<RtNetlink> {
  * Applies a plan over rtnetlink, in order: deletions (routes first), then additions (FDB first);
  * returns the failures, each with the iproute2 command that says what failed.
  */
-export async function applyPlan(plan: ReconcilePlan): Promise<BatchFailure[]> {
+export async function applyPlan(plan: ReconcilePlan): Promise<KernelFailure[]> {
   const changes = [...plan.del.map((e) => ({ e, action: 'delete' as const })), ...plan.add.map((e) => ({ e, action: 'replace' as const }))];
   if (changes.length === 0) return [];
   const [nl, { describeErrno }] = await Promise.all([rtnetlink(), import('../../shared/native/libc.js')]);
   const errs = await nl.apply(changes.map((c) => ({ op: c.e.op, action: c.action })));
-  const failures: BatchFailure[] = [];
+  const failures: KernelFailure[] = [];
   changes.forEach((c, i) => {
     const e = errs[i]!;
     if (e === 0 || (c.action === 'delete' && GONE.has(e))) return;

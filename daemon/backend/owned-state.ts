@@ -5,9 +5,8 @@
  * deletes by hand comes back within a minute. Reading routes, neighbours and FDB entries costs a
  * child process each, so skipping it keeps a lease event cheap.
  */
-import type { BatchFailure } from '../../shared/netlink/ip-command.js';
 import type { ReconcileReport } from './backend.js';
-import { type KernelEntry, planReconcile, type ReconcilePlan } from './kernel-plan.js';
+import { type KernelEntry, type KernelFailure, planReconcile, type ReconcilePlan } from './kernel-plan.js';
 import { applyPlan } from './kernel-state.js';
 
 /** How often the kernel is read again even when nothing failed. */
@@ -21,7 +20,7 @@ export class OwnedState {
 
   constructor(
     private readonly read: () => Promise<KernelEntry[]>,
-    private readonly apply: (plan: ReconcilePlan) => Promise<BatchFailure[]> = applyPlan,
+    private readonly apply: (plan: ReconcilePlan) => Promise<KernelFailure[]> = applyPlan,
     private readonly maxAgeMs = KERNEL_RESYNC_MS,
     private readonly now: () => number = Date.now,
   ) {}

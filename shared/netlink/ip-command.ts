@@ -76,22 +76,14 @@ export interface BatchFailure {
   error: string;
 }
 
-/**
- * Applies many commands with one `ip -batch -` (or `bridge -batch -`) process. With `force`, every
- * line is tried and the failures are returned; without it the first failure throws.
- */
-export async function runBatch(file: 'ip' | 'bridge', lines: readonly string[], opts: IpOptions & { force?: boolean } = {}): Promise<BatchFailure[]> {
-  if (lines.length === 0) return [];
-  const args = opts.force ? ['-force', '-batch', '-'] : ['-batch', '-'];
-  const [f, a] = withNetns(file, args, opts);
+/** Applies many commands with one `ip -batch -` (or `bridge -batch -`) process; the first failure throws. */
+export async function runBatch(file: 'ip' | 'bridge', lines: readonly string[], opts: IpOptions = {}): Promise<void> {
+  if (lines.length === 0) return;
+  const [f, a] = withNetns(file, ['-batch', '-'], opts);
   const r = await run(f, a, lines.join('\n') + '\n');
-  if (r.code === 0) return [];
-  const failures = parseBatchErrors(r.stderr, lines);
-  if (!opts.force) {
-    const first = failures[0];
-    throw new KernelError(first ? `${file} ${first.line}: ${first.error}` : `${file} -batch: ${r.stderr.trim()}`);
-  }
-  return failures;
+  if (r.code === 0) return;
+  const first = parseBatchErrors(r.stderr, lines)[0];
+  throw new KernelError(first ? `${file} ${first.line}: ${first.error}` : `${file} -batch: ${r.stderr.trim()}`);
 }
 
 /** Pairs iproute2's "Command failed -:N" markers with the messages printed before them. */
