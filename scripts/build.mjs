@@ -58,7 +58,7 @@ await bundle(join(root, 'dist', 'daemon', 'backend', 'udp', 'relay-worker.js'), 
 // semi-space (default: up to 16 MB each), which keeps ~16 MB of resident memory from growing in.
 const SEA_CONFIG = {
   twill: {},
-  twilld: { assets: { 'udp-relay-worker.cjs': relayWorker, 'koffi.node': koffiNativePath() }, execArgv: ['--max-semi-space-size=1'], execArgvExtension: 'env' },
+  twilld: { assets: { 'udp-relay-worker.cjs': relayWorker, 'koffi.node': koffiNativePath() }, execArgv: ['--max-semi-space-size=1'] },
 };
 for (const [name, entry] of ENTRIES) {
   const out = join(bin, name);
