@@ -25,8 +25,13 @@ async function main() {
     const staged = path.join(tmp, 'exe');
     fs.copyFileSync(process.execPath, staged);
     await inject(staged, 'NODE_SEA_BLOB', fs.readFileSync(blob), { sentinelFuse: SENTINEL_FUSE });
-    fs.chmodSync(staged, 0o755);
-    fs.renameSync(staged, output);
+    // Installed by copying, not renamed: postject writes the whole file at once, which leaves it in
+    // the page cache as huge folios, and every process then maps whole folios around each page it
+    // touches (measured: 55 MB resident for VERSION against 41 MB for the same bytes copied, or
+    // read back from disk). copyFileSync (copy_file_range) fills the cache as `cp` or
+    // a read from disk does, so the executable's footprint here is what it is on a host.
+    fs.copyFileSync(staged, output);
+    fs.chmodSync(output, 0o755);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
