@@ -1,5 +1,6 @@
 /**
- * ADD: address from the daemon → bridge → veth pair → pod address and routes → forwarding on.
+ * ADD: address from the daemon → bridge → veth pair → pod address and routes → forwarding on,
+ * the kernel work over rtnetlink in this process (links.ts).
  * Every step that changed something pushes its undo; any failure runs the undos in reverse, so a
  * failed ADD leaves no veth and no allocation behind.
  */
@@ -10,7 +11,6 @@ import { KernelError } from '../shared/errors.js';
 import { parseCidr } from '../shared/ip/cidr.js';
 import type { AllocateResponse } from '../shared/protocol/api.js';
 import { DaemonClient } from './daemon-client.js';
-import { configurePod, createVeth, deleteLink, enableIpForward, ensureBridge, hostVethName, readLink } from './links.js';
 import { randomMac } from '../shared/net/mac.js';
 import { assertNetns } from './netns.js';
 import { attachmentArgs } from './plugin-conf.js';
@@ -24,36 +24,37 @@ export async function cmdAdd(a: CmdArgs): Promise<Record<string, unknown>> {
   const undo: Array<() => Promise<unknown>> = [];
   const attachment = { containerID: a.containerID, ifName: a.ifName };
   try {
-    // The bridge is read while the daemon allocates.
-    const [allocated, current] = await Promise.allSettled([
-      client.call<AllocateResponse>('POST', '/v1/ipam/allocate', want.ip ? { ...attachment, ip: want.ip } : attachment),
-      readLink(conf.bridge),
-    ]);
+    const { answer } = await client.start<AllocateResponse>('POST', '/v1/ipam/allocate', want.ip ? { ...attachment, ip: want.ip } : attachment);
+    // While the daemon allocates: load the netlink code and read the bridge. A failure there is
+    // thrown once the allocation is known, so that the address is released.
+    const [allocated, prepared] = await Promise.allSettled([answer, import('./links.js').then((links) => ({ links, current: links.readLink(conf.bridge) }))]);
     if (allocated.status === 'rejected') throw allocated.reason;
     const alloc = allocated.value;
     undo.push(() => client.call('POST', '/v1/ipam/release', attachment));
-    if (current.status === 'rejected') throw current.reason;
+    if (prepared.status === 'rejected') throw prepared.reason;
+    const { links, current } = prepared.value;
+    const { configurePod, createVeth, deleteLink, enableIpForward, ensureBridge, hostVethName, readLink } = links;
     const lease = alloc.lease;
     const mtu = conf.mtu || lease.mtu;
-    const bridge = await ensureBridge(conf.bridge, alloc.gateway, parseCidr(lease.subnet), parseCidr(lease.network), mtu, conf.promiscMode, current.value);
+    const bridge = ensureBridge(conf.bridge, alloc.gateway, parseCidr(lease.subnet), parseCidr(lease.network), mtu, conf.promiscMode, current);
 
     const hostName = hostVethName(a.containerID, a.ifName);
     const hostMac = randomMac();
     const podMac = want.mac ?? randomMac();
-    const veth = { hostName, hostMac, ifName: a.ifName, podMac, mtu, netns: a.netns, bridge: conf.bridge, hairpin: conf.hairpinMode };
+    const veth = { hostName, hostMac, ifName: a.ifName, podMac, mtu, netns: a.netns, master: bridge.index, hairpin: conf.hairpinMode };
     try {
-      await createVeth(veth);
+      createVeth(veth);
     } catch (e) {
       if (!(e instanceof KernelError) || !/File exists/.test(e.message)) throw e;
-      if (!(await readLink(hostName))) throw new CniError(CNI_ERR.IFACE_EXISTS, `interface ${a.ifName} already exists in ${a.netns}`);
+      if (!readLink(hostName)) throw new CniError(CNI_ERR.IFACE_EXISTS, `interface ${a.ifName} already exists in ${a.netns}`);
       // A host veth of this very attachment survived an interrupted ADD: replace it.
-      await deleteLink(hostName);
-      await createVeth(veth);
+      deleteLink(hostName);
+      createVeth(veth);
     }
-    undo.push(() => deleteLink(hostName));
+    undo.push(async () => deleteLink(hostName));
 
     const routes = conf.isDefaultGateway ? [{ dst: '0.0.0.0/0', gw: alloc.gateway }] : [{ dst: lease.network, gw: alloc.gateway }];
-    await configurePod(a.netns, a.ifName, alloc.address, routes);
+    configurePod(a.netns, a.ifName, alloc.address, routes);
     enableIpForward();
 
     const prev = conf.prevResult ? parsePrevResult(conf.prevResult) : { cniVersion: conf.cniVersion };
@@ -62,7 +63,7 @@ export async function cmdAdd(a: CmdArgs): Promise<Record<string, unknown>> {
       cniVersion: conf.cniVersion,
       interfaces: [
         ...(prev.interfaces ?? []),
-        { name: conf.bridge, ...(bridge.address ? { mac: bridge.address } : {}) },
+        { name: conf.bridge, ...(bridge.mac ? { mac: bridge.mac } : {}) },
         { name: hostName, mac: hostMac },
         { name: a.ifName, mac: podMac, mtu, sandbox: a.netns },
       ],

@@ -7,7 +7,7 @@ import { CNI_ERR, CniError } from '../shared/cni/cni-error.js';
 import { parsePrevResult } from '../shared/cni/convert.js';
 import type { AllocationEntry, LeaseInfo } from '../shared/protocol/api.js';
 import { DaemonClient } from './daemon-client.js';
-import { hostVethName, readLink, readPodRoutes } from './links.js';
+import { addrText, hostVethName, readLink, readPodRoutes } from './links.js';
 import { assertNetns } from './netns.js';
 import type { CmdArgs } from './skel.js';
 
@@ -31,16 +31,17 @@ export async function cmdCheck(a: CmdArgs): Promise<void> {
   if (!mine) fail(`twilld has no address allocated to ${a.containerID}/${a.ifName}`);
   if (mine.address !== address) fail(`twilld allocated ${mine.address} to ${a.containerID}/${a.ifName}, prevResult says ${address}`);
 
-  const host = await readLink(hostVethName(a.containerID, a.ifName));
+  const host = readLink(hostVethName(a.containerID, a.ifName));
   if (!host) fail(`host veth ${hostVethName(a.containerID, a.ifName)} is missing`);
-  if (host.master !== conf.bridge) fail(`host veth ${host.ifname} is not attached to bridge ${conf.bridge}`);
+  const bridge = readLink(conf.bridge);
+  if (!bridge || host.master !== bridge.index) fail(`host veth ${host.name} is not attached to bridge ${conf.bridge}`);
 
-  const pod = await readLink(a.ifName, a.netns);
+  const pod = readLink(a.ifName, a.netns);
   if (!pod) fail(`interface ${a.ifName} is missing in ${a.netns}`);
-  if (!(pod.addr_info ?? []).some((x) => x.family === 'inet' && `${x.local}/${x.prefixlen}` === ipConf.address)) fail(`${a.ifName} does not have address ${ipConf.address}`);
+  if (!pod.addrs.some((x) => addrText(x) === ipConf.address)) fail(`${a.ifName} does not have address ${ipConf.address}`);
   const mtu = conf.mtu || lease.mtu;
   if (pod.mtu !== mtu) fail(`${a.ifName} has MTU ${pod.mtu}, expected ${mtu}`);
-  const routes = await readPodRoutes(a.netns, a.ifName);
+  const routes = readPodRoutes(a.netns, a.ifName);
   const wantDst = conf.isDefaultGateway ? 'default' : lease.network;
   if (!routes.some((r) => r.dst === wantDst && r.gateway === ipConf.gateway)) fail(`route ${wantDst} via ${ipConf.gateway} is missing in ${a.netns}`);
 }

@@ -17,8 +17,8 @@ export async function cmdGc(a: CmdArgs): Promise<void> {
   const errors: string[] = [];
   const keep = new Set(valid.map((v) => hostVethName(v.containerID, v.ifname)));
   try {
-    for (const port of await bridgePorts(conf.bridge)) {
-      if (OUR_VETH.test(port) && !keep.has(port)) await deleteLink(port);
+    for (const port of bridgePorts(conf.bridge)) {
+      if (OUR_VETH.test(port) && !keep.has(port)) deleteLink(port);
     }
   } catch (e) {
     errors.push(describeError(e));

@@ -48,8 +48,23 @@ export function parseHttpResponse(raw: Buffer): { status: number; body: Buffer }
 export class DaemonClient {
   constructor(private readonly socketPath: string, private readonly timeoutMs = DAEMON_TIMEOUT_MS) {}
 
-  /** Sends one request; resolves with the decoded JSON answer or throws a typed error. */
-  call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  /**
+   * Starts a call and resolves once its request is in the socket (or the call failed already), so
+   * that the caller can do blocking work (loading native code, netlink) while the daemon answers.
+   */
+  async start<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ answer: Promise<T> }> {
+    let sent = (): void => undefined;
+    const inSocket = new Promise<void>((r) => (sent = r));
+    const answer = this.call<T>(method, path, body, sent);
+    await Promise.race([inSocket, answer.then(() => undefined, () => undefined)]);
+    return { answer };
+  }
+
+  /**
+   * Sends one request; resolves with the decoded JSON answer or throws a typed error. `onSent`
+   * runs once the request is in the socket.
+   */
+  call<T>(method: 'GET' | 'POST', path: string, body?: unknown, onSent?: () => void): Promise<T> {
     const payload = body === undefined ? '' : JSON.stringify(body);
     const head = `${method} ${path} HTTP/1.1\r\nHost: twilld\r\nConnection: close\r\n` +
       (body === undefined ? '' : `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n`) + '\r\n';
@@ -81,7 +96,7 @@ export class DaemonClient {
         resolve(data as T);
       });
       // Not end(): a half-closed connection lets node:http abort the request before it answers.
-      sock.write(head + payload);
+      sock.write(head + payload, onSent && ((e) => e || onSent()));
     });
   }
 }

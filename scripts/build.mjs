@@ -57,7 +57,7 @@ await bundle(join(root, 'dist', 'daemon', 'backend', 'udp', 'relay-worker.js'), 
 // twilld runs for months with a modest heap: V8's young generation is capped at 1 MB per
 // semi-space (default: up to 16 MB each), which keeps ~16 MB of resident memory from growing in.
 const SEA_CONFIG = {
-  twill: {},
+  twill: { assets: { 'koffi.node': koffiNativePath() } },
   twilld: { assets: { 'udp-relay-worker.cjs': relayWorker, 'koffi.node': koffiNativePath() }, execArgv: ['--max-semi-space-size=1'] },
 };
 for (const [name, entry] of ENTRIES) {

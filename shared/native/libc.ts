@@ -1,8 +1,7 @@
 /**
  * The C library calls twill makes that Node has no API for (ioctl, raw sockets: netlink, a UDP
- * socket read without allocating), through koffi. Loaded lazily by whoever needs native calls;
- * the CNI plugin never loads it. In the single executable koffi's library comes from
- * native-addon.ts.
+ * socket read without allocating, setns), through koffi. Loaded lazily by whoever needs native
+ * calls. In the single executables koffi's library comes from native-addon.ts.
  */
 import koffi from 'koffi';
 import { KernelError } from '../errors.js';
@@ -25,6 +24,7 @@ export const socket = libc.func('int socket(int domain, int type, int protocol)'
 export const bind = libc.func('int bind(int fd, const void *addr, uint32_t addrlen)') as Fn<[number, Buffer, number]>;
 const setsockopt = libc.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)') as Fn<[number, number, number, Buffer, number]>;
 export const close = libc.func('int close(int fd)') as Fn<[number]>;
+export const setns = libc.func('int setns(int fd, int nstype)') as Fn<[number, number]>;
 export const ifNameToIndex = libc.func('unsigned int if_nametoindex(const char *name)') as (name: string) => number;
 const strerror = libc.func('const char *strerror(int errnum)') as (e: number) => string;
 
@@ -35,6 +35,7 @@ export const EAGAIN = 11;
 export const SOL_SOCKET = 1;
 export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;
+export const CLONE_NEWNET = 0x40000000;
 
 /** A KernelError "<what>: <strerror>". */
 export function sysError(what: string, e = errno(), hint?: string): KernelError {

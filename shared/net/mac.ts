@@ -1,5 +1,17 @@
 /** MAC addresses: random locally administered unicast ones, for veths, bridges and VTEPs. */
-import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
+
+/** Bytes from the kernel's random source (node:crypto would cost the plugin ~5 ms to load). */
+function randomBytes(n: number): Buffer {
+  const b = Buffer.alloc(n);
+  const fd = openSync('/dev/urandom', 'r');
+  try {
+    if (readSync(fd, b, 0, n, null) !== n) throw new Error('short read from /dev/urandom');
+  } finally {
+    closeSync(fd);
+  }
+  return b;
+}
 
 /** A random locally administered unicast MAC; `prefix` ("0a:58") fixes its first bytes. */
 export function randomMac(prefix?: string): string {

@@ -1,11 +1,14 @@
 /**
- * Routes, neighbour and FDB entries written straight to the kernel over one rtnetlink socket
- * (in this process's network namespace), many requests per system call, each acknowledged:
- * what `ip -batch` and `bridge -batch` do, without a child process or text in between. Reading
- * stays with iproute2 (ip-command.ts).
+ * An rtnetlink socket: what `ip` does, without a child process or text in between. The daemon
+ * writes routes, neighbour and FDB entries through one (`apply`: many requests per system call,
+ * each acknowledged; its reads stay with iproute2, ip-command.ts); the CNI plugin makes and reads
+ * links, addresses and routes through one per namespace (`transact`), the pod's opened by
+ * entering its namespace just for the socket(2) call (`inNetns`).
  */
-import { bind, close, EAGAIN, errno, ifNameToIndex, recv, send, setIntOption, setOption, SOCK_CLOEXEC, SOL_SOCKET, socket, sysError } from '../native/libc.js';
-import { encodeChange, ENODEV, MAX_REQUEST_BYTES, type NetlinkChange, NLMSG_ERROR } from './rtnl-messages.js';
+import { closeSync, openSync } from 'node:fs';
+import { bind, close, CLONE_NEWNET, EAGAIN, errno, ifNameToIndex, recv, send, setIntOption, setns, setOption, SOCK_CLOEXEC, SOL_SOCKET, socket, sysError } from '../native/libc.js';
+import { NLMSG_DONE, NLMSG_ERROR, type NlMessage, splitMessages } from './nl-message.js';
+import { encodeChange, ENODEV, MAX_REQUEST_BYTES, type NetlinkChange } from './rtnl-messages.js';
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
@@ -18,11 +21,39 @@ const SO_RCVTIMEO = 20;
 /** Requests per send: their acknowledgements must fit the receive buffer. */
 const CHUNK = 256;
 
+/** The kernel's answer to one request of `transact`: its errno (0: done) and any data messages. */
+export interface NlAnswer {
+  errno: number;
+  messages: NlMessage[];
+}
+
 export class RtNetlink {
   private readonly fd: number;
   private seq = 1;
   private readonly buf = Buffer.alloc(256 * 1024);
   private readonly out = Buffer.alloc(CHUNK * MAX_REQUEST_BYTES);
+
+  /** An rtnetlink socket in the network namespace at `path` (a CNI_NETNS-style path). */
+  static inNetns(path: string): RtNetlink {
+    const own = openSync('/proc/thread-self/ns/net', 'r');
+    let target = -1;
+    try {
+      target = openSync(path, 'r');
+      if (setns(target, CLONE_NEWNET) < 0) throw sysError(`cannot enter the network namespace ${path}`);
+      try {
+        return new RtNetlink(); // a socket stays in the namespace it was made in
+      } finally {
+        // Nothing else runs on this thread in between (all synchronous), and it must not stay there.
+        if (setns(own, CLONE_NEWNET) < 0) {
+          process.stderr.write(`twill: cannot return to the original network namespace: ${sysError('setns').message}\n`);
+          process.exit(70);
+        }
+      }
+    } finally {
+      if (target >= 0) closeSync(target);
+      closeSync(own);
+    }
+  }
 
   constructor() {
     const fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
@@ -84,6 +115,38 @@ export class RtNetlink {
       }
     }
     return results;
+  }
+
+  /**
+   * Sends the requests in one system call and waits for each one's end: its acknowledgement or
+   * error, or for a dump the end of it. At most one dump per call (the kernel runs one at a time
+   * per socket). Synchronous: each call is a few kernel operations.
+   */
+  transact(requests: readonly Buffer[]): NlAnswer[] {
+    const answers = requests.map((): NlAnswer => ({ errno: 0, messages: [] }));
+    const pending = new Map<number, NlAnswer>();
+    const out = Buffer.concat(requests);
+    for (let i = 0, off = 0; i < requests.length; off += requests[i]!.length, i++) {
+      const seq = this.seq++;
+      out.writeUInt32LE(seq >>> 0, off + 8);
+      pending.set(seq, answers[i]!);
+    }
+    if (send(this.fd, out, out.length, 0) < 0) throw sysError('rtnetlink send');
+    while (pending.size > 0) {
+      const n = recv(this.fd, this.buf, this.buf.length, 0);
+      if (n < 0) throw sysError(errno() === EAGAIN ? 'rtnetlink: no answer within 5 s' : 'rtnetlink recv');
+      for (const m of splitMessages(this.buf.subarray(0, n))) {
+        const a = pending.get(m.seq);
+        if (!a) continue;
+        if (m.type === NLMSG_ERROR || m.type === NLMSG_DONE) {
+          a.errno = m.payload.length >= 4 ? 0 - m.payload.readInt32LE(0) || 0 : 0;
+          pending.delete(m.seq);
+        } else {
+          a.messages.push({ ...m, payload: Buffer.from(m.payload) });
+        }
+      }
+    }
+    return answers;
   }
 
   close(): void {

@@ -3,6 +3,7 @@
  * replaced or deleted. Layouts: linux/netlink.h, linux/rtnetlink.h, linux/neighbour.h.
  */
 import type { Cidr } from '../ip/cidr.js';
+import { NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_REQUEST } from './nl-message.js';
 
 /** One kernel object twill owns. */
 export type NetlinkOp =
@@ -17,11 +18,6 @@ export interface NetlinkChange {
 
 const AF_INET = 2;
 const AF_BRIDGE = 7;
-export const NLMSG_ERROR = 2;
-const NLM_F_REQUEST = 0x1;
-const NLM_F_ACK = 0x4;
-const NLM_F_REPLACE = 0x100;
-const NLM_F_CREATE = 0x400;
 const RTM_NEWROUTE = 24;
 const RTM_DELROUTE = 25;
 const RTM_NEWNEIGH = 28;

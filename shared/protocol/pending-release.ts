@@ -3,9 +3,9 @@
  * file per attachment under `<dataDir>/pending-releases/`, written atomically; the daemon applies
  * and removes them when it is back.
  */
-import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { attachmentHash } from '../net/attachment-hash.js';
 import type { Attachment } from './api.js';
 
 /** Default data dir (twilld --data-dir, plugin "dataDir"). */
@@ -19,7 +19,7 @@ export function pendingDir(dataDir: string): string {
 export function queueRelease(dataDir: string, a: Attachment): void {
   const dir = pendingDir(dataDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const name = createHash('sha256').update(`${a.containerID}\u0000${a.ifName}`).digest('hex').slice(0, 32);
+  const name = attachmentHash(a.containerID, a.ifName).slice(0, 32);
   const tmp = join(dir, `.${name}.${process.pid}.tmp`);
   const fd = openSync(tmp, 'w', 0o600);
   try {
