@@ -158,6 +158,59 @@ describe('twill plugin against a running twilld', { skip }, () => {
     deleteNetns(ns);
   });
 
+  it('repairs the bridge: an address of an older subnet of the network goes, others stay; MTU, up and promisc are set', async () => {
+    const lease = await lab.api<{ gateway: string; mtu: number }>(h, '/v1/lease');
+    ipIn(h.ns, 'addr', 'add', '10.45.250.1/27', 'dev', 'cni0'); // an old lease of this network (flannel's "already has an IP address different from")
+    ipIn(h.ns, 'addr', 'add', '192.168.77.1/24', 'dev', 'cni0'); // not the cluster network's: not ours to remove
+    ipIn(h.ns, 'addr', 'del', `${lease.gateway}/27`, 'dev', 'cni0');
+    ipIn(h.ns, 'link', 'set', 'cni0', 'mtu', '1400', 'down');
+    const pod = await lab.addPod(h, { conf: { promiscMode: true } });
+    const br = (JSON.parse(ipIn(h.ns, '-j', 'addr', 'show', 'cni0')) as Array<{ mtu: number; flags: string[]; addr_info: Array<{ family: string; local: string; prefixlen: number }> }>)[0]!;
+    assert.deepEqual(br.addr_info.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`).sort(), [`${lease.gateway}/27`, '192.168.77.1/24'].sort());
+    assert.equal(br.mtu, lease.mtu);
+    assert.ok(br.flags.includes('UP') && br.flags.includes('PROMISC'), br.flags.join(','));
+    assert.ok(lab.ping(pod.ns, lease.gateway));
+    ipIn(h.ns, 'addr', 'del', '192.168.77.1/24', 'dev', 'cni0');
+    ipIn(h.ns, 'link', 'set', 'cni0', 'promisc', 'off');
+    await lab.delPod(pod);
+  });
+
+  it('isDefaultGateway false routes only the cluster network through the bridge', async () => {
+    const lease = await lab.api<{ gateway: string; network: string }>(h, '/v1/lease');
+    const pod = await lab.addPod(h, { conf: { isDefaultGateway: false } });
+    assert.equal(ipIn(pod.ns, 'route', 'show', 'default').trim(), '');
+    assert.match(ipIn(pod.ns, 'route', 'show', lease.network), new RegExp(`via ${lease.gateway.replace(/\./g, '\\.')} dev eth0`));
+    assert.deepEqual((pod.result['routes'] as Array<{ dst: string }>).map((r) => r.dst), [lease.network]);
+    await lab.delPod(pod);
+  });
+
+  it('an ADD repeated for the same attachment (an interrupted one retried) replaces its veth pair', async () => {
+    const pod = await lab.addPod(h);
+    const veth = ((pod.result['interfaces'] as Array<{ name: string }>)[1]!).name;
+    const again = await lab.plugin(h, 'ADD', lab.pluginConf(h), { containerID: pod.containerID, netns: netnsPath(pod.ns), ifName: 'eth0' });
+    assert.equal(again.code, 0, again.stdout);
+    assert.equal(((again.json?.['ips'] as Array<{ address: string }>)[0]!).address, `${pod.ip}/27`, 'the same address');
+    assert.equal(vethsOn(h).filter((v) => v === veth).length, 1);
+    assert.ok(lab.ping(pod.ns, (await lab.api<{ gateway: string }>(h, '/v1/lease')).gateway));
+    await lab.delPod(pod);
+  });
+
+  it('refuses a bridge name taken by a link that is not a bridge, and rolls back', async () => {
+    ipIn(h.ns, 'link', 'add', 'twnotbr0', 'type', 'veth', 'peer', 'name', 'twnotbr1');
+    const ns = createNetns(`tw-${lab.id}-nb`);
+    try {
+      const r = await lab.plugin(h, 'ADD', lab.pluginConf(h, '1.1.0', { bridge: 'twnotbr0' }), { containerID: 'not-a-bridge', netns: netnsPath(ns), ifName: 'eth0' });
+      assert.equal(r.code, 1);
+      assert.match(String(r.json?.['msg']), /twnotbr0 exists and is not a bridge/);
+      const allocs = await lab.api<Array<{ containerID: string }>>(h, '/v1/ipam/allocations');
+      assert.ok(!allocs.some((a) => a.containerID === 'not-a-bridge'));
+      assert.equal(ipIn(ns, '-o', 'link', 'show').split('\n').filter(Boolean).length, 1, 'only lo in the pod');
+    } finally {
+      deleteNetns(ns);
+      ipIn(h.ns, 'link', 'del', 'twnotbr0');
+    }
+  });
+
   it('honours a requested MAC and address (runtimeConfig, containerd-style capitalised keys)', async () => {
     const lease = await lab.api<{ subnet: string }>(h, '/v1/lease');
     const want = lease.subnet.replace(/\d+\/27$/, (m) => String(Number(m.split('/')[0]) + 20));
