@@ -19,12 +19,14 @@ export interface PluginCall {
   env: Record<string, string>;
   stdin: string | Buffer;
   bin?: string;
+  /** Arguments for `bin` (the plugin takes none; for a wrapper such as unshare). */
+  args?: string[];
   timeoutMs?: number;
 }
 
 export function runPlugin(c: PluginCall): Promise<PluginRun> {
   const bin = c.bin ?? PLUGIN_BIN;
-  const [file, args] = c.hostNs ? ['ip', ['netns', 'exec', c.hostNs, bin]] : [bin, []];
+  const [file, args] = c.hostNs ? ['ip', ['netns', 'exec', c.hostNs, bin, ...(c.args ?? [])]] : [bin, c.args ?? []];
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...c.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];

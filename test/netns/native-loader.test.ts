@@ -1,0 +1,68 @@
+/**
+ * The executables' embedded native library (koffi) when the usual directory cannot hold it: with
+ * /dev/shm, /run and $TMPDIR mounted noexec the loader falls back to the executable's directory;
+ * with that read-only as well, the command fails with a message naming every directory tried and
+ * TWILL_NATIVE_TMPDIR, which then fixes it. Each case runs the plugin's DEL (which loads the
+ * library) in a test network namespace and a private mount namespace (`unshare --mount`), so no
+ * mount is seen outside it.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { canUseNetns, createNetns, deleteNetns, uniqueId } from '../helpers/netns.js';
+import { PLUGIN_BIN } from '../helpers/paths.js';
+import { runPlugin } from '../helpers/run-plugin.js';
+
+const skip = canUseNetns() ? false : 'needs root and network namespaces';
+
+describe('embedded native library loader', { skip }, () => {
+  let ns: string;
+  let dir: string;
+  let bin: string;
+  let okDir: string;
+  before(() => {
+    ns = createNetns(`tw-${uniqueId()}-nl`);
+    dir = mkdtempSync(join(tmpdir(), 'twill-native-'));
+    okDir = mkdtempSync(join(tmpdir(), 'twill-native-ok-'));
+    bin = join(dir, 'twill');
+    copyFileSync(PLUGIN_BIN, bin);
+  });
+  after(() => {
+    deleteNetns(ns);
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(okDir, { recursive: true, force: true });
+  });
+
+  /** DEL of an attachment that has nothing left (no daemon: the release is queued), after `mounts`. */
+  function del(mounts: string, env: Record<string, string> = {}) {
+    const conf = JSON.stringify({ cniVersion: '1.1.0', name: 'twill', type: 'twill', socket: join(okDir, 'no-daemon.sock'), dataDir: join(okDir, 'data') });
+    const script = `${mounts} exec "$0"`;
+    return runPlugin({
+      hostNs: ns,
+      bin: 'unshare',
+      env: { CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'native-loader', CNI_IFNAME: 'eth0', CNI_NETNS: '', CNI_PATH: '/opt/cni/bin', ...env },
+      stdin: conf,
+      args: ['--mount', '--propagation', 'private', 'sh', '-c', script, bin],
+    });
+  }
+  const noexec = 'mount -t tmpfs -o noexec tw-noexec /dev/shm && mount -t tmpfs -o noexec tw-noexec /run &&';
+  const readOnlyDir = (): string => `mount --bind ${dir} ${dir} && mount -o remount,bind,ro ${dir} &&`;
+
+  it('loads from the executable\'s directory when /dev/shm, /run and $TMPDIR are noexec', async () => {
+    const r = await del(noexec, { TMPDIR: '/dev/shm' });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.twill')), [], 'no named file left');
+  });
+
+  it('fails clearly when no directory will do, and TWILL_NATIVE_TMPDIR fixes it', async () => {
+    const r = await del(`${noexec} ${readOnlyDir()}`, { TMPDIR: '/dev/shm' });
+    assert.equal(r.code, 1);
+    const msg = String(r.json?.['msg']) + String(r.json?.['details'] ?? '');
+    assert.match(msg, /cannot load the embedded native addon koffi\.node: no writable, executable directory \(set TWILL_NATIVE_TMPDIR\)/);
+    for (const d of ['/dev/shm', '/run', dir]) assert.ok(msg.includes(`${d}:`), `names ${d}: ${msg}`);
+    const fixed = await del(`${noexec} ${readOnlyDir()}`, { TMPDIR: '/dev/shm', TWILL_NATIVE_TMPDIR: okDir });
+    assert.equal(fixed.code, 0, fixed.stdout + fixed.stderr);
+  });
+});
