@@ -1,4 +1,4 @@
-/** The plugin's HTTP/1.1 response parsing (the client speaks to twilld over a plain Unix socket). */
+/** The plugin's HTTP/1.1 client: response parsing, and calls to a node:http server on a Unix socket. */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,13 +23,21 @@ describe('daemon client', () => {
     assert.equal(parseHttpResponse(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n')), null);
   });
 
-  it('talks to a node:http server: JSON answers, typed remote errors, and no daemon as retryable', async () => {
+  it('talks to a node:http server: JSON answers, typed remote errors, no daemon as retryable, start() before the answer', { timeout: 10_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'twill-client-'));
     const sock = join(dir, 's.sock');
+    let release = (): void => undefined;
+    const released = new Promise<void>((r) => (release = r));
+    let gotHeld = (_: unknown): void => undefined;
+    const held = new Promise<unknown>((r) => (gotHeld = r));
     const server = createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
+      req.on('end', async () => {
+        if (req.url === '/hold') {
+          gotHeld(JSON.parse(body));
+          await released; // no answer until the test says so
+        }
         // Answer later, as a handler doing I/O would: the request must not be aborted meanwhile.
         setTimeout(() => {
           const [status, text] = req.url === '/fail'
@@ -47,6 +55,13 @@ describe('daemon client', () => {
       assert.deepEqual(await c.call('GET', '/ok'), { method: 'GET', body: null });
       await assert.rejects(c.call('POST', '/fail', {}), (e: unknown) => e instanceof RemoteError && e.code === 'ERR_IPAM_UNAVAILABLE' && /taken/.test(e.message));
       await assert.rejects(new DaemonClient(join(dir, 'none.sock'), 2000).call('GET', '/ok'), (e: unknown) => e instanceof DaemonUnavailableError && e.retryable);
+      // start(): back once the request is in the socket, before any answer exists.
+      const { answer } = await c.start('POST', '/hold', { y: 1 });
+      assert.deepEqual(await held, { y: 1 }, 'the server has the whole request');
+      release();
+      assert.deepEqual(await answer, { method: 'POST', body: { y: 1 } });
+      const none = await new DaemonClient(join(dir, 'none.sock'), 2000).start('GET', '/ok');
+      await assert.rejects(none.answer, (e: unknown) => e instanceof DaemonUnavailableError);
     } finally {
       server.close();
       rmSync(dir, { recursive: true, force: true });
