@@ -4,7 +4,7 @@
  * destination, a neighbour's address, an FDB entry's MAC) and a spec (everything else). A changed
  * entry is replaced in place (`replace`), never deleted then added, so traffic keeps flowing.
  */
-import { parseCidr, parseIp } from '../../shared/ip/cidr.js';
+import { formatCidr, formatIp, parseCidr, parseIp } from '../../shared/ip/cidr.js';
 import { type NetlinkOp, TWILL_RTPROT } from '../../shared/netlink/rtnl-messages.js';
 
 /** One kernel object: what rtnetlink is told, and the iproute2 commands that say the same (for logs). */
@@ -15,9 +15,9 @@ export interface KernelEntry {
   spec: string;
   op: NetlinkOp;
   /** The command that creates or replaces it, as `ip`/`bridge` would take it. */
-  add: string;
+  readonly add: string;
   /** The command that deletes it. */
-  del: string;
+  readonly del: string;
 }
 
 /** A kernel change that failed: the iproute2 command that says what, and the kernel's answer. */
@@ -52,38 +52,41 @@ export function planReconcile(desired: readonly KernelEntry[], actual: readonly 
 /** Route protocol number marking routes twill owns, so reconcile never touches anyone else's. */
 export const TWILL_ROUTE_PROTO = String(TWILL_RTPROT);
 
+/**
+ * Entries are kept for every lease (thousands), so the iproute2 commands, needed only to report a
+ * failure, are derived on demand from the op and the spec instead of stored with each one.
+ */
+class Entry implements KernelEntry {
+  constructor(readonly op: NetlinkOp, readonly id: string, readonly spec: string) {}
+
+  get add(): string {
+    const kind = this.op.kind;
+    return kind === 'route' ? `route replace ${this.spec} proto ${TWILL_ROUTE_PROTO}`
+      : kind === 'neigh' ? `neigh replace ${this.spec} nud permanent`
+        : `fdb replace ${this.spec} self permanent`;
+  }
+
+  get del(): string {
+    const op = this.op;
+    return op.kind === 'route' ? `route del ${formatCidr(op.dst)} proto ${TWILL_ROUTE_PROTO}`
+      : op.kind === 'neigh' ? `neigh del ${formatIp(op.ip)} dev ${op.dev}`
+        : `fdb del ${this.spec} self`;
+  }
+}
+
 /** A route owned by twill. */
 export function routeEntry(dst: string, via: string, dev: string, onlink: boolean): KernelEntry {
-  const spec = `${dst} via ${via} dev ${dev}${onlink ? ' onlink' : ''}`;
-  return {
-    op: { kind: 'route', dst: parseCidr(dst), via: parseIp(via), dev, onlink },
-    id: `route ${dst}`,
-    spec,
-    add: `route replace ${spec} proto ${TWILL_ROUTE_PROTO}`,
-    del: `route del ${dst} proto ${TWILL_ROUTE_PROTO}`,
-  };
+  return new Entry({ kind: 'route', dst: parseCidr(dst), via: parseIp(via), dev, onlink }, `route ${dst}`, `${dst} via ${via} dev ${dev}${onlink ? ' onlink' : ''}`);
 }
 
 /** A permanent neighbour entry (VTEP address → VTEP MAC). */
 export function neighEntry(ipAddr: string, mac: string, dev: string): KernelEntry {
   const m = mac.toLowerCase();
-  return {
-    op: { kind: 'neigh', ip: parseIp(ipAddr), mac: m, dev },
-    id: `neigh ${ipAddr} ${dev}`,
-    spec: `${ipAddr} lladdr ${m} dev ${dev}`,
-    add: `neigh replace ${ipAddr} lladdr ${m} dev ${dev} nud permanent`,
-    del: `neigh del ${ipAddr} dev ${dev}`,
-  };
+  return new Entry({ kind: 'neigh', ip: parseIp(ipAddr), mac: m, dev }, `neigh ${ipAddr} ${dev}`, `${ipAddr} lladdr ${m} dev ${dev}`);
 }
 
 /** A permanent FDB entry (VTEP MAC → remote public address). */
 export function fdbEntry(mac: string, dst: string, dev: string): KernelEntry {
   const m = mac.toLowerCase();
-  return {
-    op: { kind: 'fdb', mac: m, dst: parseIp(dst), dev },
-    id: `fdb ${m} ${dev}`,
-    spec: `${m} dev ${dev} dst ${dst}`,
-    add: `fdb replace ${m} dev ${dev} dst ${dst} self permanent`,
-    del: `fdb del ${m} dev ${dev} dst ${dst} self`,
-  };
+  return new Entry({ kind: 'fdb', mac: m, dst: parseIp(dst), dev }, `fdb ${m} ${dev}`, `${m} dev ${dev} dst ${dst}`);
 }
