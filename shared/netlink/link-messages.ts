@@ -5,6 +5,7 @@
  * linux/rtnetlink.h, linux/if_link.h, linux/if_addr.h, linux/veth.h.
  */
 import { type Cidr, formatIp } from '../ip/cidr.js';
+import { AF_INET, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RTA_DST, RTA_GATEWAY, RTA_OIF, RTM_NEWROUTE, RTN_UNICAST } from './rtnl-constants.js';
 import { attrString, formatMac, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, NlRequest, parseAttrs } from './nl-message.js';
 
 export const RTM_NEWLINK = 16;
@@ -13,11 +14,10 @@ export const RTM_GETLINK = 18;
 export const RTM_NEWADDR = 20;
 export const RTM_DELADDR = 21;
 export const RTM_GETADDR = 22;
-export const RTM_NEWROUTE = 24;
 export const RTM_GETROUTE = 26;
+export { RT_TABLE_MAIN, RTM_NEWROUTE };
 
 const AF_UNSPEC = 0;
-const AF_INET = 2;
 export const IFF_UP = 0x1;
 export const IFF_PROMISC = 0x100;
 const IFINFOMSG = 16;
@@ -38,15 +38,9 @@ const VETH_INFO_PEER = 1;
 const IFLA_BRPORT_MODE = 4; // hairpin
 const IFA_ADDRESS = 1;
 const IFA_LOCAL = 2;
-const RTA_DST = 1;
-const RTA_OIF = 4;
-const RTA_GATEWAY = 5;
 const RTA_TABLE = 15;
-export const RT_TABLE_MAIN = 254;
 const RTPROT_BOOT = 3; // what `ip route add` writes
-const RT_SCOPE_UNIVERSE = 0;
 const RT_SCOPE_HOST = 254;
-const RTN_UNICAST = 1;
 
 const CREATE = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
 const CHANGE = NLM_F_REQUEST | NLM_F_ACK;

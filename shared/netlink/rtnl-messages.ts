@@ -4,6 +4,7 @@
  */
 import type { Cidr } from '../ip/cidr.js';
 import { NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_REQUEST } from './nl-message.js';
+import { AF_INET, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RTA_DST, RTA_GATEWAY, RTA_OIF, RTM_DELROUTE, RTM_NEWROUTE, RTN_UNICAST } from './rtnl-constants.js';
 
 /** One kernel object twill owns. */
 export type NetlinkOp =
@@ -16,25 +17,16 @@ export interface NetlinkChange {
   action: 'replace' | 'delete';
 }
 
-const AF_INET = 2;
 const AF_BRIDGE = 7;
-const RTM_NEWROUTE = 24;
-const RTM_DELROUTE = 25;
 const RTM_NEWNEIGH = 28;
 const RTM_DELNEIGH = 29;
-const RT_TABLE_MAIN = 254;
-const RT_SCOPE_UNIVERSE = 0;
 const RT_SCOPE_NOWHERE = 255;
-const RTN_UNICAST = 1;
 const RTNH_F_ONLINK = 4;
-const RTA_DST = 1;
-const RTA_OIF = 4;
-const RTA_GATEWAY = 5;
 const NUD_PERMANENT = 0x80;
 const NTF_SELF = 0x02;
 const NDA_DST = 1;
 const NDA_LLADDR = 2;
-export const ENODEV = 19;
+export { ENODEV } from './rtnl-constants.js';
 
 /** Route protocol number marking twill's routes (kernel-plan.ts TWILL_ROUTE_PROTO). */
 export const TWILL_RTPROT = 116;
