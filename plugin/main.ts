@@ -15,7 +15,7 @@ void runSkel(
   },
   processIo(),
 ).then((code) => {
-  // Exit now: the answer is written (stdout to a pipe or file is synchronous on Linux), and
+  // Exit now: the answer is written (process-io.ts writes synchronously), and
   // waiting for the event loop to wind down (sockets, child handles) cost ~10 ms per pod.
   process.exit(code);
 });
