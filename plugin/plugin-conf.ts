@@ -7,6 +7,7 @@ import type { ErrorObject } from 'ajv';
 import { throwAjvErrors } from '../shared/config/ajv-errors.js';
 import { CNI_ERR, CniError } from '../shared/cni/cni-error.js';
 import { isIp } from '../shared/ip/cidr.js';
+import { isMac } from '../shared/net/mac.js';
 import validatePluginConf from './validate-plugin-conf.js';
 
 export interface PluginConf {
@@ -61,8 +62,6 @@ export interface AttachmentArgs {
   ip?: string;
 }
 
-const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
-
 /** Capabilities twill does not implement: declaring them on twill is a configuration mistake. */
 const UNSUPPORTED_CAPS = ['portMappings', 'bandwidth', 'ipRanges', 'dns', 'aliases', 'infinibandGUID', 'deviceID'];
 
@@ -98,7 +97,7 @@ export function attachmentArgs(conf: PluginConf, cniArgs: Record<string, string>
   const ipsSrc = runtimeKey(conf, 'ips') ?? cniSection['ips'] ?? (cniArgs['IP'] ? [cniArgs['IP']] : undefined);
   const out: AttachmentArgs = {};
   if (macSrc !== undefined && macSrc !== '') {
-    if (typeof macSrc !== 'string' || !MAC_RE.test(macSrc)) throw new CniError(CNI_ERR.INVALID_NETWORK_CONFIG, `mac ${JSON.stringify(macSrc)} is not a MAC address like c2:11:22:33:44:55`);
+    if (!isMac(macSrc)) throw new CniError(CNI_ERR.INVALID_NETWORK_CONFIG, `mac ${JSON.stringify(macSrc)} is not a MAC address like c2:11:22:33:44:55`);
     out.mac = macSrc.toLowerCase();
   }
   if (ipsSrc !== undefined) {

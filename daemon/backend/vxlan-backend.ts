@@ -16,7 +16,7 @@ import { ajv, throwAjvErrors } from '../../shared/config/ajv.js';
 import { LinkNotFoundError } from '../../shared/errors.js';
 import { formatCidr, formatIp, networkOf } from '../../shared/ip/cidr.js';
 import { ip, ipJson } from '../../shared/netlink/ip-command.js';
-import { randomMac } from '../../shared/net/mac.js';
+import { isMac, randomMac } from '../../shared/net/mac.js';
 import type { Lease } from '../subnet/lease.js';
 import type { Backend, BackendDeps, BackendPrepared, ReconcileReport } from './backend.js';
 import { directRoute } from './host-gw-backend.js';
@@ -69,7 +69,6 @@ export interface VxlanLeaseData {
   VtepMAC?: string;
 }
 
-const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
 interface VxlanLinkInfo {
   address: string;
@@ -106,7 +105,7 @@ export class VxlanBackend implements Backend {
   private storedMac(): string | null {
     try {
       const m = readFileSync(this.macFile(), 'utf8').trim();
-      return MAC_RE.test(m) ? m.toLowerCase() : null;
+      return isMac(m) ? m.toLowerCase() : null;
     } catch {
       return null;
     }
@@ -168,7 +167,7 @@ export class VxlanBackend implements Backend {
       if (direct) return [direct];
     }
     const data = (l.attrs.BackendData ?? {}) as VxlanLeaseData;
-    if (l.attrs.BackendType !== 'vxlan' || typeof data.VtepMAC !== 'string' || !MAC_RE.test(data.VtepMAC)) return null;
+    if (l.attrs.BackendType !== 'vxlan' || typeof data.VtepMAC !== 'string' || !isMac(data.VtepMAC)) return null;
     const gw = formatIp(networkOf(l.subnet));
     return [
       fdbEntry(data.VtepMAC, l.attrs.PublicIP, this.dev),

@@ -1,5 +1,26 @@
-/** MAC addresses: random locally administered unicast ones, for veths, bridges and VTEPs. */
+/**
+ * MAC addresses: "aa:bb:cc:dd:ee:ff" text checked, converted to and from bytes, and random locally
+ * administered unicast ones for veths, bridges and VTEPs.
+ */
 import { closeSync, openSync, readSync } from 'node:fs';
+
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+
+/** True for six colon-separated hex bytes (either case). */
+export function isMac(text: unknown): text is string {
+  return typeof text === 'string' && MAC_RE.test(text);
+}
+
+/** The six bytes of a MAC; throws for anything that is not one. */
+export function macBytes(mac: string): Buffer {
+  if (!isMac(mac)) throw new Error(`"${mac}" is not a MAC address`);
+  return Buffer.from(mac.split(':').map((p) => parseInt(p, 16)));
+}
+
+/** Lower-case text of six bytes. */
+export function formatMac(b: Uint8Array): string {
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
 
 /** Bytes from the kernel's random source (node:crypto would cost the plugin ~5 ms to load). */
 function randomBytes(n: number): Buffer {
@@ -17,7 +38,6 @@ function randomBytes(n: number): Buffer {
 export function randomMac(prefix?: string): string {
   const b = randomBytes(6);
   b[0] = (b[0]! & 0xfe) | 0x02;
-  const parts = [...b].map((x) => x.toString(16).padStart(2, '0'));
-  if (prefix) prefix.toLowerCase().split(':').forEach((p, i) => (parts[i] = p));
-  return parts.join(':');
+  if (prefix) prefix.split(':').forEach((p, i) => (b[i] = parseInt(p, 16)));
+  return formatMac(b);
 }

@@ -6,7 +6,8 @@
  */
 import { type Cidr, formatIp } from '../ip/cidr.js';
 import { AF_INET, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RTA_DST, RTA_GATEWAY, RTA_OIF, RTM_NEWROUTE, RTN_UNICAST } from './rtnl-constants.js';
-import { attrString, formatMac, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, NlRequest, parseAttrs } from './nl-message.js';
+import { formatMac } from '../net/mac.js';
+import { attrString, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, NlRequest, parseAttrs } from './nl-message.js';
 
 export const RTM_NEWLINK = 16;
 export const RTM_DELLINK = 17;

@@ -14,6 +14,7 @@ export const NLM_F_REPLACE = 0x100;
 export const NLM_F_EXCL = 0x200;
 export const NLM_F_CREATE = 0x400;
 export const NLA_F_NESTED = 0x8000;
+import { macBytes } from '../net/mac.js';
 
 const align4 = (n: number): number => (n + 3) & ~3;
 
@@ -103,16 +104,6 @@ export class NlRequest {
     this.buf.writeUInt32LE(this.len, 0);
     return Buffer.from(this.buf.subarray(0, this.len));
   }
-}
-
-export function macBytes(mac: string): Buffer {
-  const parts = mac.split(':');
-  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{2}$/.test(p))) throw new Error(`"${mac}" is not a MAC address`);
-  return Buffer.from(parts.map((p) => parseInt(p, 16)));
-}
-
-export function formatMac(b: Uint8Array): string {
-  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
 /** One message of an answer: its type and flags, and its payload after the netlink header. */

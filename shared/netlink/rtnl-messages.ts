@@ -3,6 +3,7 @@
  * replaced or deleted. Layouts: linux/netlink.h, linux/rtnetlink.h, linux/neighbour.h.
  */
 import type { Cidr } from '../ip/cidr.js';
+import { macBytes } from '../net/mac.js';
 import { NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_REQUEST } from './nl-message.js';
 import { AF_INET, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RTA_DST, RTA_GATEWAY, RTA_OIF, RTM_DELROUTE, RTM_NEWROUTE, RTN_UNICAST } from './rtnl-constants.js';
 
@@ -48,7 +49,7 @@ function ipAttr(b: Buffer, off: number, type: number, ip: number): number {
 
 function macAttr(b: Buffer, off: number, type: number, mac: string): number {
   const d = attrHeader(b, off, type, 6);
-  for (let i = 0; i < 6; i++) b[d + i] = parseInt(mac.slice(i * 3, i * 3 + 2), 16);
+  macBytes(mac).copy(b, d);
   b.fill(0, d + 6, d + 8); // padding to 4 bytes
   return off + 12;
 }
