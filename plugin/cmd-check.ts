@@ -31,8 +31,9 @@ export async function cmdCheck(a: CmdArgs): Promise<void> {
   if (!mine) fail(`twilld has no address allocated to ${a.containerID}/${a.ifName}`);
   if (mine.address !== address) fail(`twilld allocated ${mine.address} to ${a.containerID}/${a.ifName}, prevResult says ${address}`);
 
-  const host = readLink(hostVethName(a.containerID, a.ifName));
-  if (!host) fail(`host veth ${hostVethName(a.containerID, a.ifName)} is missing`);
+  const hostName = hostVethName(a.containerID, a.ifName);
+  const host = readLink(hostName);
+  if (!host) fail(`host veth ${hostName} is missing`);
   const bridge = readLink(conf.bridge);
   if (!bridge || host.master !== bridge.index) fail(`host veth ${host.name} is not attached to bridge ${conf.bridge}`);
 

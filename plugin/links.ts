@@ -7,7 +7,7 @@
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { KernelError, LinkNotFoundError } from '../shared/errors.js';
 import { type Cidr, containsCidr, formatCidr, formatIp, parseCidr, parseIp } from '../shared/ip/cidr.js';
-import { describeErrno } from '../shared/native/libc.js';
+import { sysError } from '../shared/native/libc.js';
 import {
   addrRequest, addRoute, type AddrInfo, delLinkByName, dumpAddrs, dumpLinks, dumpRoutes, getLinkByName, IFF_PROMISC, IFF_UP, type LinkInfo,
   newBridge, newVeth, parseAddr, parseLink, parseRoute, RT_TABLE_MAIN, type RouteInfo, setFlags, setHairpin, setMtu,
@@ -37,8 +37,8 @@ function sock(netns?: string): RtNetlink {
 
 /** A kernel refusal as a typed error: LinkNotFoundError for "no such device". */
 function refusal(what: string, errno: number): KernelError | LinkNotFoundError {
-  const text = `${what}: ${describeErrno(errno)}`;
-  return errno === ENODEV ? new LinkNotFoundError(text) : new KernelError(text);
+  const e = sysError(what, errno);
+  return errno === ENODEV ? new LinkNotFoundError(e.message) : e;
 }
 
 /** Runs requests, throwing for the first refused one (`what` names each request). */

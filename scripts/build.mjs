@@ -53,7 +53,7 @@ const env = { ...process.env, PATH: `${dirname(node22)}:${join(root, 'node_modul
 // The daemon's udp relay runs in a worker thread; a worker cannot load code from inside the
 // executable, so its bundle is an asset handed to the Worker as source, with koffi's native library.
 const relayWorker = join(seaDir, 'udp-relay-worker.cjs');
-await bundle(join(root, 'dist', 'daemon', 'backend', 'udp', 'relay-worker.js'), relayWorker, { evalWorker: true });
+await bundle(join(root, 'dist', 'daemon', 'backend', 'udp', 'relay-worker.js'), relayWorker);
 // twilld runs for months with a modest heap: V8's young generation is capped at 1 MB per
 // semi-space (default: up to 16 MB each), which keeps ~16 MB of resident memory from growing in.
 const SEA_CONFIG = {

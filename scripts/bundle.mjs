@@ -1,5 +1,5 @@
 // Bundles an entry point and its dependencies into one CommonJS file for a Node single executable.
-// Two dependencies read files at run time and are fixed here, at build time:
+// Three dependencies read files at run time and are fixed here, at build time:
 // - etcd3 loads proto/rpc.proto with @grpc/proto-loader: the protos are compiled to JSON now and
 //   loaded with proto-loader's fromJSON instead;
 // - yargs' ESM shim uses import.meta.url, which a CommonJS bundle lacks: it is defined from __filename;
@@ -54,13 +54,8 @@ const embeddedKoffi = {
   },
 };
 
-/**
- * Bundles `entry` (a compiled dist/*.js file) into `outfile`. With `evalWorker`, the bundle is
- * source for `new Worker(code, { eval: true })`, where __filename is "[worker eval]": it is set
- * to the executable, so createRequire (koffi) gets an absolute path.
- */
-export async function bundle(entry, outfile, { evalWorker = false } = {}) {
-  const filename = evalWorker ? 'var __filename = process.execPath, __dirname = require("path").dirname(__filename);\n' : '';
+/** Bundles `entry` (a compiled dist/*.js file) into `outfile`. */
+export async function bundle(entry, outfile) {
   await build({
     entryPoints: [entry],
     outfile,
@@ -72,7 +67,7 @@ export async function bundle(entry, outfile, { evalWorker = false } = {}) {
     legalComments: 'none',
     logLevel: 'warning',
     define: { 'import.meta.url': '__twill_import_meta_url' },
-    banner: { js: filename + 'var __twill_import_meta_url = require("url").pathToFileURL(__filename).href;' },
+    banner: { js: 'var __twill_import_meta_url = require("url").pathToFileURL(__filename).href;' },
     plugins: [inlineEtcdProto, embeddedKoffi],
   });
 }

@@ -47,10 +47,11 @@ export async function readFdb(dev: string): Promise<KernelEntry[]> {
 /** Deleting something already gone is success (another actor, or a device that was removed). */
 const GONE = new Set([2 /* ENOENT */, 3 /* ESRCH */, ENODEV]);
 
-let netlink: Promise<RtNetlink> | null = null;
-/** The daemon's rtnetlink socket, opened on first use (koffi is loaded only then). */
-function rtnetlink(): Promise<RtNetlink> {
-  return (netlink ??= import('../../shared/netlink/rtnetlink.js').then((m) => new m.RtNetlink()));
+let netlink: Promise<{ nl: RtNetlink; describe: (errno: number) => string }> | null = null;
+/** The daemon's rtnetlink socket and errno texts, loaded on first use (koffi is loaded only then). */
+function rtnetlink(): Promise<{ nl: RtNetlink; describe: (errno: number) => string }> {
+  return (netlink ??= Promise.all([import('../../shared/netlink/rtnetlink.js'), import('../../shared/native/libc.js')])
+    .then(([m, libc]) => ({ nl: new m.RtNetlink(), describe: libc.describeErrno })));
 }
 
 /**
@@ -60,13 +61,13 @@ function rtnetlink(): Promise<RtNetlink> {
 export async function applyPlan(plan: ReconcilePlan): Promise<KernelFailure[]> {
   const changes = [...plan.del.map((e) => ({ e, action: 'delete' as const })), ...plan.add.map((e) => ({ e, action: 'replace' as const }))];
   if (changes.length === 0) return [];
-  const [nl, { describeErrno }] = await Promise.all([rtnetlink(), import('../../shared/native/libc.js')]);
+  const { nl, describe } = await rtnetlink();
   const errs = await nl.apply(changes.map((c) => ({ op: c.e.op, action: c.action })));
   const failures: KernelFailure[] = [];
   changes.forEach((c, i) => {
     const e = errs[i]!;
     if (e === 0 || (c.action === 'delete' && GONE.has(e))) return;
-    failures.push({ line: c.action === 'delete' ? c.e.del : c.e.add, error: describeErrno(e) });
+    failures.push({ line: c.action === 'delete' ? c.e.del : c.e.add, error: describe(e) });
   });
   return failures;
 }

@@ -5,7 +5,7 @@
  * descriptor stays open for the life of the process (glibc keys loaded libraries by path, and a
  * reused /proc/self/fd/N path would return the first library). Directories that refuse O_TMPFILE
  * or are mounted noexec are skipped; the last resort is a named file, unlinked right after dlopen.
- * The bundler routes the addon packages' own loaders here (scripts/bundle.mjs).
+ * The bundler makes `koffi` this loader's result (scripts/bundle.mjs).
  */
 import { closeSync, constants, openSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -27,11 +27,17 @@ export interface NlAnswer {
   messages: NlMessage[];
 }
 
+/** The errno an NLMSG_ERROR (0: an acknowledgement) or NLMSG_DONE message carries. */
+function errnoOf(m: NlMessage): number {
+  return m.payload.length >= 4 ? 0 - m.payload.readInt32LE(0) || 0 : 0;
+}
+
 export class RtNetlink {
   private readonly fd: number;
   private seq = 1;
-  private readonly buf = Buffer.alloc(256 * 1024);
-  private readonly out = Buffer.alloc(CHUNK * MAX_REQUEST_BYTES);
+  private readonly buf = Buffer.allocUnsafe(256 * 1024);
+  /** apply's request buffer (the plugin's sockets never need it). */
+  private out: Buffer | null = null;
 
   /** An rtnetlink socket in the network namespace at `path` (a CNI_NETNS-style path). */
   static inNetns(path: string): RtNetlink {
@@ -80,6 +86,7 @@ export class RtNetlink {
   async apply(changes: readonly NetlinkChange[]): Promise<number[]> {
     const results = new Array<number>(changes.length).fill(0);
     const ifindex = new Map<string, number>();
+    const out = (this.out ??= Buffer.allocUnsafe(CHUNK * MAX_REQUEST_BYTES));
     for (let start = 0; start < changes.length; start += CHUNK) {
       if (start > 0) await new Promise((r) => setImmediate(r));
       let len = 0;
@@ -94,23 +101,16 @@ export class RtNetlink {
         }
         const seq = this.seq++;
         pending.set(seq, i);
-        len += encodeChange(changes[i]!, seq, idx, this.out, len);
+        len += encodeChange(changes[i]!, seq, idx, out, len);
       }
       if (len === 0) continue;
-      if (send(this.fd, this.out, len, 0) < 0) throw sysError('rtnetlink send');
+      this.send(out.subarray(0, len));
       while (pending.size > 0) {
-        const n = recv(this.fd, this.buf, this.buf.length, 0);
-        if (n < 0) throw sysError(errno() === EAGAIN ? 'rtnetlink: no acknowledgement within 5 s' : 'rtnetlink recv');
-        for (let off = 0; off + 16 <= n;) {
-          const len = this.buf.readUInt32LE(off);
-          const type = this.buf.readUInt16LE(off + 4);
-          const seq = this.buf.readUInt32LE(off + 8);
-          if (len < 16) break;
-          if (type === NLMSG_ERROR && pending.has(seq)) {
-            results[pending.get(seq)!] = -this.buf.readInt32LE(off + 16);
-            pending.delete(seq);
-          }
-          off += (len + 3) & ~3;
+        for (const m of this.receive()) {
+          const i = pending.get(m.seq);
+          if (i === undefined || m.type !== NLMSG_ERROR) continue;
+          results[i] = errnoOf(m);
+          pending.delete(m.seq);
         }
       }
     }
@@ -131,15 +131,13 @@ export class RtNetlink {
       out.writeUInt32LE(seq >>> 0, off + 8);
       pending.set(seq, answers[i]!);
     }
-    if (send(this.fd, out, out.length, 0) < 0) throw sysError('rtnetlink send');
+    this.send(out);
     while (pending.size > 0) {
-      const n = recv(this.fd, this.buf, this.buf.length, 0);
-      if (n < 0) throw sysError(errno() === EAGAIN ? 'rtnetlink: no answer within 5 s' : 'rtnetlink recv');
-      for (const m of splitMessages(this.buf.subarray(0, n))) {
+      for (const m of this.receive()) {
         const a = pending.get(m.seq);
         if (!a) continue;
         if (m.type === NLMSG_ERROR || m.type === NLMSG_DONE) {
-          a.errno = m.payload.length >= 4 ? 0 - m.payload.readInt32LE(0) || 0 : 0;
+          a.errno = errnoOf(m);
           pending.delete(m.seq);
         } else {
           a.messages.push({ ...m, payload: Buffer.from(m.payload) });
@@ -147,6 +145,17 @@ export class RtNetlink {
       }
     }
     return answers;
+  }
+
+  private send(b: Buffer): void {
+    if (send(this.fd, b, b.length, 0) < 0) throw sysError('rtnetlink send');
+  }
+
+  /** The messages of one datagram from the kernel (views into the receive buffer, valid until the next call). */
+  private receive(): NlMessage[] {
+    const n = recv(this.fd, this.buf, this.buf.length, 0);
+    if (n < 0) throw sysError(errno() === EAGAIN ? 'rtnetlink: no answer within 5 s' : 'rtnetlink recv');
+    return splitMessages(this.buf.subarray(0, n));
   }
 
   close(): void {
