@@ -7,7 +7,8 @@ import { CNI_ERR, CniError } from '../shared/cni/cni-error.js';
 import { parsePrevResult } from '../shared/cni/convert.js';
 import type { AllocationEntry, LeaseInfo } from '../shared/protocol/api.js';
 import { DaemonClient } from './daemon-client.js';
-import { addrText, hostVethName, readLink, readPodRoutes } from './links.js';
+import { formatCidr } from '../shared/ip/cidr.js';
+import { hostVethName, readLink, readPodRoutes } from './links.js';
 import { assertNetns } from './netns.js';
 import type { CmdArgs } from './skel.js';
 
@@ -39,7 +40,7 @@ export async function cmdCheck(a: CmdArgs): Promise<void> {
 
   const pod = readLink(a.ifName, a.netns);
   if (!pod) fail(`interface ${a.ifName} is missing in ${a.netns}`);
-  if (!pod.addrs.some((x) => addrText(x) === ipConf.address)) fail(`${a.ifName} does not have address ${ipConf.address}`);
+  if (!pod.addrs.some((x) => formatCidr(x) === ipConf.address)) fail(`${a.ifName} does not have address ${ipConf.address}`);
   const mtu = conf.mtu || lease.mtu;
   if (pod.mtu !== mtu) fail(`${a.ifName} has MTU ${pod.mtu}, expected ${mtu}`);
   const routes = readPodRoutes(a.netns, a.ifName);

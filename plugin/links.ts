@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { KernelError, LinkNotFoundError } from '../shared/errors.js';
-import { type Cidr, containsCidr, formatCidr, formatIp, parseCidr, parseIp } from '../shared/ip/cidr.js';
+import { type Cidr, containsCidr, formatIp, parseCidr, parseIp } from '../shared/ip/cidr.js';
 import { sysError } from '../shared/native/libc.js';
 import {
   addrRequest, addRoute, type AddrInfo, delLinkByName, dumpAddrs, dumpLinks, dumpRoutes, getLinkByName, IFF_PROMISC, IFF_UP, type LinkInfo,
@@ -172,9 +172,4 @@ export function bridgePorts(bridge: string): string[] {
   const [dump] = nl.transact([dumpLinks()]);
   if (dump!.errno) throw refusal('reading links', dump!.errno);
   return dump!.messages.map((m) => parseLink(m.payload)).filter((l) => l.master === br.index).map((l) => l.name);
-}
-
-/** "a.b.c.d/n" of an address, for messages and results. */
-export function addrText(a: AddrInfo): string {
-  return formatCidr({ ip: a.ip, prefix: a.prefix });
 }

@@ -81,7 +81,6 @@ export class UdpRelay {
     this.send({ type: 'peers', own, peers });
   }
 
-
   async stop(): Promise<void> {
     const w = this.worker;
     if (!w) return;

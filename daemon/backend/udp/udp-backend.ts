@@ -140,7 +140,6 @@ export class UdpBackend implements Backend {
     return { added, removed, failed: [], unroutable };
   }
 
-
   /** Stops the relay; closing the TUN descriptor removes flannel0 and its routes. */
   async teardown(): Promise<void> {
     await this.recreating;
