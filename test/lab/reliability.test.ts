@@ -127,10 +127,14 @@ describe('hostile data in etcd', { skip }, () => {
     ];
     const mark = readFileSync(h1.log, 'utf8').length;
     for (const [key, value] of hostile) lab.etcd.ctl('put', key, value);
-    await until('every hostile lease logged', () => {
-      const log = logSince(h1, mark);
-      return hostile.every(([, , reason]) => log.split('\n').some((l) => l.includes('lease skipped') && reason.test(l)));
-    }, 15_000); // a liveness wait, not a latency bound: CI runs lab files side by side
+    const missing = (): string[] => {
+      const lines = logSince(h1, mark).split('\n').filter((l) => l.includes('lease skipped'));
+      return hostile.filter(([, , reason]) => !lines.some((l) => reason.test(l))).map(([key]) => key);
+    };
+    // A liveness wait, not a latency bound; on a timeout, say which leases were not logged and what was.
+    await until('every hostile lease logged', () => missing().length === 0, 15_000).catch((e: Error) => {
+      throw new Error(`${e.message}: not logged for ${missing().join(', ')}; log since the puts:\n${logSince(h1, mark).slice(-4000)}`);
+    });
     assert.ok(h1.daemon && h1.daemon.exitCode === null, 'the daemon is still running');
     const routes = ipIn(h1.ns, 'route', 'show', 'proto', '116');
     assert.doesNotMatch(routes, /10\.52\.20[0-3]\.0|10\.99\.0\.0/);
