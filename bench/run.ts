@@ -12,8 +12,8 @@ import { benchScale } from './scale.js';
 const a = await yargs(hideBin(process.argv))
   .option('only', { type: 'string', array: true, choices: ['latency', 'dataplane', 'scale'], default: ['latency', 'dataplane', 'scale'] })
   .option('runs', { type: 'number', default: 30, describe: 'ADD/DEL runs per plugin' })
-  .option('seconds', { type: 'number', default: 5, describe: 'iperf3 seconds per path' })
-  .option('rounds', { type: 'number', default: 3, describe: 'iperf3 runs per path (the best counts)' })
+  .option('seconds', { type: 'number', default: 3, describe: 'iperf3 seconds per path' })
+  .option('rounds', { type: 'number', default: 5, describe: 'iperf3 runs per path (the best counts)' })
   .option('samples', { type: 'number', default: 30, describe: 'new leases for the propagation test' })
   .strict().help().parse();
 
