@@ -1,11 +1,12 @@
 /**
  * The real process's environment and standard streams, for the dispatcher. Stdin is read and the
  * answer written with plain system calls on fds 0 and 1: process.stdin/stdout would build Node
- * streams (and load the net module for pipes) on every pod's start, ~3 ms here. Stdin is read up
- * to a limit; a terminal on stdin counts as no input.
+ * streams (and load the net module) on every pod's start, ~3 ms here; so would node:tty's isatty.
+ * Stdin is read up to a limit. A character device on stdin (a terminal, /dev/null, /dev/zero)
+ * counts as no input: a runtime hands the config over in a pipe or a file, and someone running
+ * the plugin by hand at a terminal gets an answer instead of a read that waits for them.
  */
 import { fstatSync, readSync, writeSync } from 'node:fs';
-import { isatty } from 'node:tty';
 import type { PluginIo } from './skel.js';
 import { MAX_STDIN_BYTES } from './skel.js';
 
@@ -24,7 +25,7 @@ function retrying<T>(f: () => T): T {
 }
 
 function readStdin(): Buffer {
-  if (fstatSync(0).isCharacterDevice() && isatty(0)) return Buffer.alloc(0);
+  if (fstatSync(0).isCharacterDevice()) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
   let size = 0;
   const buf = Buffer.allocUnsafe(64 * 1024);

@@ -1,10 +1,11 @@
 /**
  * The plugin's standard I/O with plain system calls: stdin read whole from a pipe that delivers in
- * parts, from /dev/null, and from a non-blocking pipe (EAGAIN is waited out, not taken as the end);
+ * parts, from a non-blocking pipe (EAGAIN is waited out, not taken as the end), and nothing from a
+ * character device (/dev/null, /dev/zero, a terminal);
  * the answer written exactly. Each case runs processIo in a child process with that stdin.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -47,14 +48,20 @@ describe('plugin standard I/O', () => {
     assert.deepEqual(JSON.parse(r.out), { n: Buffer.byteLength(conf), text: conf });
   });
 
-  it('reads nothing from /dev/null', async () => {
-    const fd = openSync('/dev/null', 'r');
-    try {
-      const r = await run({ stdinFd: fd });
-      assert.deepEqual(JSON.parse(r.out), { n: 0, text: '' });
-    } finally {
-      closeSync(fd);
+  it('reads nothing from a character device: /dev/null, /dev/zero (endless), a terminal (would wait)', { timeout: 20_000 }, async () => {
+    for (const dev of ['/dev/null', '/dev/zero']) {
+      const fd = openSync(dev, 'r');
+      try {
+        const r = await run({ stdinFd: fd });
+        assert.deepEqual(JSON.parse(r.out), { n: 0, text: '' }, dev);
+      } finally {
+        closeSync(fd);
+      }
     }
+    // script(1) runs the script with a new pseudo-terminal as its stdin, which nobody types into.
+    const cmd = [process.execPath, '--input-type=module', '-e', SCRIPT].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const out = execFileSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 15_000, stdio: ['ignore', 'pipe', 'inherit'] });
+    assert.deepEqual(JSON.parse(out.slice(out.indexOf('{'))), { n: 0, text: '' }, 'a terminal');
   });
 
   it('waits out EAGAIN on a non-blocking stdin instead of taking it as the end', async () => {
