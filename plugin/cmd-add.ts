@@ -12,6 +12,7 @@ import { parseCidr } from '../shared/ip/cidr.js';
 import type { AllocateResponse } from '../shared/protocol/api.js';
 import { DaemonClient } from './daemon-client.js';
 import { randomMac } from '../shared/net/mac.js';
+import type { Link } from './links.js';
 import { assertNetns } from './netns.js';
 import { attachmentArgs } from './plugin-conf.js';
 import type { CmdArgs } from './skel.js';
@@ -24,15 +25,21 @@ export async function cmdAdd(a: CmdArgs): Promise<Record<string, unknown>> {
   const undo: Array<() => Promise<unknown>> = [];
   const attachment = { containerID: a.containerID, ifName: a.ifName };
   try {
-    const { answer } = await client.start<AllocateResponse>('POST', '/v1/ipam/allocate', want.ip ? { ...attachment, ip: want.ip } : attachment);
+    const pending = client.start<AllocateResponse>('POST', '/v1/ipam/allocate', want.ip ? { ...attachment, ip: want.ip } : attachment);
     // While the daemon allocates: load the netlink code and read the bridge. A failure there is
     // thrown once the allocation is known, so that the address is released.
-    const [allocated, prepared] = await Promise.allSettled([answer, import('./links.js').then((links) => ({ links, current: links.readLink(conf.bridge) }))]);
-    if (allocated.status === 'rejected') throw allocated.reason;
-    const alloc = allocated.value;
-    undo.push(() => client.call('POST', '/v1/ipam/release', attachment));
-    if (prepared.status === 'rejected') throw prepared.reason;
-    const { links, current } = prepared.value;
+    let prepared: { links: typeof import('./links.js'); current: Link | null } | undefined;
+    let unprepared: unknown;
+    try {
+      const links = await import('./links.js');
+      prepared = { links, current: links.readLink(conf.bridge) };
+    } catch (e) {
+      unprepared = e;
+    }
+    const alloc = pending.answer();
+    undo.push(async () => client.call('POST', '/v1/ipam/release', attachment));
+    if (!prepared) throw unprepared;
+    const { links, current } = prepared;
     const { configurePod, createVeth, deleteLink, enableIpForward, ensureBridge, hostVethName, readLink } = links;
     const lease = alloc.lease;
     const mtu = conf.mtu || lease.mtu;

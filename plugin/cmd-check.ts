@@ -26,7 +26,8 @@ export async function cmdCheck(a: CmdArgs): Promise<void> {
   assertNetns(a.netns);
 
   const client = new DaemonClient(conf.socket);
-  const [lease, allocs] = await Promise.all([client.call<LeaseInfo>('GET', '/v1/lease'), client.call<AllocationEntry[]>('GET', '/v1/ipam/allocations')]);
+  const lease = client.call<LeaseInfo>('GET', '/v1/lease');
+  const allocs = client.call<AllocationEntry[]>('GET', '/v1/ipam/allocations');
   const address = ipConf.address.split('/')[0];
   const mine = allocs.find((x) => x.containerID === a.containerID && x.ifName === a.ifName);
   if (!mine) fail(`twilld has no address allocated to ${a.containerID}/${a.ifName}`);

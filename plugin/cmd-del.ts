@@ -13,14 +13,8 @@ export async function cmdDel(a: CmdArgs): Promise<void> {
   const conf = a.conf;
   const attachment = { containerID: a.containerID, ifName: a.ifName };
   // The interfaces and the address are independent: the release goes out first, and the daemon
-  // works on it while this process loads its netlink code and the kernel deletes the veth (~20 ms
-  // in a system call that blocks this thread).
-  const { answer } = await new DaemonClient(conf.socket, 3000).start('POST', '/v1/ipam/release', attachment);
-  const release = answer.catch((e: unknown) => {
-    if (!(e instanceof DaemonUnavailableError)) throw e;
-    queueRelease(conf.dataDir, attachment);
-    process.stderr.write(`twill: ${e.message}; release of ${a.containerID}/${a.ifName} queued for the daemon\n`);
-  });
+  // works on it while the kernel deletes the veth (~20 ms in a system call that blocks this thread).
+  const pending = new DaemonClient(conf.socket, 3000).start('POST', '/v1/ipam/release', attachment);
   let linkError: unknown;
   try {
     const { deleteLink, hostVethName } = await import('./links.js');
@@ -29,7 +23,12 @@ export async function cmdDel(a: CmdArgs): Promise<void> {
   } catch (e) {
     linkError = e;
   }
-  const [r] = await Promise.allSettled([release]);
+  try {
+    pending.answer();
+  } catch (e) {
+    if (!(e instanceof DaemonUnavailableError)) throw linkError ?? e;
+    queueRelease(conf.dataDir, attachment);
+    process.stderr.write(`twill: ${e.message}; release of ${a.containerID}/${a.ifName} queued for the daemon\n`);
+  }
   if (linkError !== undefined) throw linkError;
-  if (r.status === 'rejected') throw r.reason;
 }

@@ -24,7 +24,7 @@ export async function cmdGc(a: CmdArgs): Promise<void> {
     errors.push(describeError(e));
   }
   try {
-    await new DaemonClient(conf.socket).call('POST', '/v1/ipam/gc', { valid: valid.map((v) => ({ containerID: v.containerID, ifName: v.ifname })) });
+    new DaemonClient(conf.socket).call('POST', '/v1/ipam/gc', { valid: valid.map((v) => ({ containerID: v.containerID, ifName: v.ifname })) });
   } catch (e) {
     if ((e as { retryable?: boolean }).retryable && errors.length === 0) throw e;
     errors.push(describeError(e));

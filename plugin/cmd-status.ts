@@ -11,7 +11,7 @@ import type { CmdArgs } from './skel.js';
 export async function cmdStatus(a: CmdArgs): Promise<void> {
   let h: HealthResponse;
   try {
-    h = await new DaemonClient(a.conf.socket, 3000).call<HealthResponse>('GET', '/v1/healthz');
+    h = new DaemonClient(a.conf.socket, 3000).call<HealthResponse>('GET', '/v1/healthz');
   } catch (e) {
     throw new CniError(CNI_ERR.STATUS_NOT_AVAILABLE, 'twilld is not available', describeError(e));
   }

@@ -2,7 +2,8 @@
  * Talks to twilld over its Unix socket (HTTP/1.1 + JSON) with a timeout. "No daemon" (no socket,
  * refused, timed out) is a retryable DaemonUnavailableError, which the plugin reports as CNI 11.
  */
-import { createConnection } from 'node:net';
+import { getSystemErrorName } from 'node:util';
+import * as libc from '../shared/native/libc.js';
 import { DaemonUnavailableError, RemoteError } from '../shared/errors.js';
 import type { ErrorBody } from '../shared/protocol/api.js';
 
@@ -39,64 +40,111 @@ export function parseHttpResponse(raw: Buffer): { status: number; body: Buffer }
   return { status: Number(m[1]), body };
 }
 
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const MSG_NOSIGNAL = 0x4000;
+
+/** One call whose request is in the daemon's socket: `answer()` waits for the response. */
+export interface PendingCall<T> {
+  /** Blocks until the daemon has answered; its JSON, or a typed error. */
+  answer(): T;
+}
+
 /**
- * The plugin speaks HTTP/1.1 to twilld over a plain socket instead of through node:http, whose
- * client costs ~15 ms to load and set up at every pod's start (measured: 24-28 ms against 9 ms
- * for the same request). One request per connection (Connection: close); the daemon's server
- * is node:http.
+ * The plugin speaks HTTP/1.1 to twilld over a Unix socket of its own, with blocking system calls
+ * (libc through koffi, which ADD and DEL load for netlink anyway): node:http's client costs ~15
+ * ms to load and set up at every pod's start, node:net's streams ~3 ms. One request per
+ * connection (Connection: close); the daemon's server is node:http. Every blocking step is
+ * bounded by the timeout (SO_SNDTIMEO/SO_RCVTIMEO).
  */
 export class DaemonClient {
   constructor(private readonly socketPath: string, private readonly timeoutMs = DAEMON_TIMEOUT_MS) {}
 
   /**
-   * Starts a call and resolves once its request is in the socket (or the call failed already), so
-   * that the caller can do blocking work (loading native code, netlink) while the daemon answers.
+   * Connects and sends the request, then returns at once, so that the caller can do other
+   * blocking work (netlink) while the daemon answers. A failure to reach the daemon is thrown by
+   * `answer()`, like every other failure of the call.
    */
-  async start<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ answer: Promise<T> }> {
-    let sent = (): void => undefined;
-    const inSocket = new Promise<void>((r) => (sent = r));
-    const answer = this.call<T>(method, path, body, sent);
-    await Promise.race([inSocket, answer.then(() => undefined, () => undefined)]);
-    return { answer };
+  start<T>(method: 'GET' | 'POST', path: string, body?: unknown): PendingCall<T> {
+    const payload = body === undefined ? '' : JSON.stringify(body);
+    const request = `${method} ${path} HTTP/1.1\r\nHost: twilld\r\nConnection: close\r\n` +
+      (body === undefined ? '' : `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n`) + '\r\n' + payload;
+    let fd = -1;
+    try {
+      fd = this.connect();
+      this.sendAll(fd, Buffer.from(request));
+    } catch (e) {
+      if (fd >= 0) libc.close(fd);
+      return { answer: () => { throw e; } };
+    }
+    return { answer: () => this.finish<T>(fd, method, path) };
   }
 
-  /**
-   * Sends one request; resolves with the decoded JSON answer or throws a typed error. `onSent`
-   * runs once the request is in the socket.
-   */
-  call<T>(method: 'GET' | 'POST', path: string, body?: unknown, onSent?: () => void): Promise<T> {
-    const payload = body === undefined ? '' : JSON.stringify(body);
-    const head = `${method} ${path} HTTP/1.1\r\nHost: twilld\r\nConnection: close\r\n` +
-      (body === undefined ? '' : `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n`) + '\r\n';
-    return new Promise<T>((resolve, reject) => {
-      const sock = createConnection({ path: this.socketPath });
-      const chunks: Buffer[] = [];
-      sock.setTimeout(this.timeoutMs, () => sock.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
-      sock.on('data', (c: Buffer) => chunks.push(c));
-      sock.on('error', (e: NodeJS.ErrnoException) => {
-        reject(new DaemonUnavailableError(`cannot reach twilld at ${this.socketPath}: ${e.code ?? e.message}`, {
-          cause: e,
-          hint: 'is twilld running on this host? (systemctl status twilld)',
-        }));
-      });
-      sock.on('end', () => {
-        sock.destroy();
-        const res = parseHttpResponse(Buffer.concat(chunks));
-        let data: unknown;
-        try {
-          data = res ? JSON.parse(res.body.toString('utf8')) : undefined;
-        } catch {
-          data = undefined;
-        }
-        if (!res || data === undefined) return reject(new DaemonUnavailableError(`twilld answered ${method} ${path} with ${res ? `status ${res.status} and ` : ''}no JSON`));
-        if (res.status >= 400) {
-          const err = (data as ErrorBody).error ?? { code: 'ERR_REMOTE', message: `status ${res.status}`, retryable: false };
-          return reject(new RemoteError(err.code, `twilld: ${err.message}`, err.retryable));
-        }
-        resolve(data as T);
-      });
-      // Not end(): a half-closed connection lets node:http abort the request before it answers.
-      sock.write(head + payload, onSent && ((e) => e || onSent()));
+  /** A whole call: request, then its answer. */
+  call<T>(method: 'GET' | 'POST', path: string, body?: unknown): T {
+    return this.start<T>(method, path, body).answer();
+  }
+
+  private unavailable(what: string, e: number): DaemonUnavailableError {
+    const why = e === libc.EAGAIN ? `no answer within ${this.timeoutMs} ms` : getSystemErrorName(-e);
+    return new DaemonUnavailableError(`cannot reach twilld at ${this.socketPath}: ${what}: ${why}`, {
+      hint: 'is twilld running on this host? (systemctl status twilld)',
     });
+  }
+
+  private connect(): number {
+    const path = Buffer.from(this.socketPath);
+    if (path.length >= 108) throw new DaemonUnavailableError(`cannot reach twilld at ${this.socketPath}: a Unix socket path has at most 107 bytes`);
+    const fd = libc.socket(AF_UNIX, SOCK_STREAM | libc.SOCK_CLOEXEC, 0);
+    if (fd < 0) throw this.unavailable('socket', libc.errno());
+    libc.setTimeouts(fd, this.timeoutMs);
+    const addr = Buffer.alloc(2 + 108); // struct sockaddr_un
+    addr.writeUInt16LE(AF_UNIX, 0);
+    path.copy(addr, 2);
+    if (libc.connect(fd, addr, 2 + path.length + 1) < 0) {
+      const e = libc.errno();
+      libc.close(fd);
+      throw this.unavailable('connect', e);
+    }
+    return fd;
+  }
+
+  private sendAll(fd: number, b: Buffer): void {
+    for (let off = 0; off < b.length;) {
+      const n = libc.send(fd, b.subarray(off), b.length - off, MSG_NOSIGNAL);
+      if (n < 0 && libc.errno() === libc.EINTR) continue;
+      if (n < 0) throw this.unavailable('send', libc.errno());
+      off += n;
+    }
+  }
+
+  /** Reads the response to the end of the connection, closes it, and decodes it. */
+  private finish<T>(fd: number, method: string, path: string): T {
+    const chunks: Buffer[] = [];
+    try {
+      const buf = Buffer.allocUnsafe(16 * 1024);
+      for (;;) {
+        const n = libc.recv(fd, buf, buf.length, 0);
+        if (n < 0 && libc.errno() === libc.EINTR) continue;
+        if (n < 0) throw this.unavailable('receive', libc.errno());
+        if (n === 0) break;
+        chunks.push(Buffer.from(buf.subarray(0, n)));
+      }
+    } finally {
+      libc.close(fd);
+    }
+    const res = parseHttpResponse(Buffer.concat(chunks));
+    let data: unknown;
+    try {
+      data = res ? JSON.parse(res.body.toString('utf8')) : undefined;
+    } catch {
+      data = undefined;
+    }
+    if (!res || data === undefined) throw new DaemonUnavailableError(`twilld answered ${method} ${path} with ${res ? `status ${res.status} and ` : ''}no JSON`);
+    if (res.status >= 400) {
+      const err = (data as ErrorBody).error ?? { code: 'ERR_REMOTE', message: `status ${res.status}`, retryable: false };
+      throw new RemoteError(err.code, `twilld: ${err.message}`, err.retryable);
+    }
+    return data as T;
   }
 }

@@ -22,6 +22,7 @@ export const recvfrom = libc.func('long recvfrom(int fd, void *buf, unsigned lon
 export const ioctl = libc.func('int ioctl(int fd, unsigned long request, ...)') as (fd: number, request: number, type: string, arg: unknown) => number;
 export const socket = libc.func('int socket(int domain, int type, int protocol)') as Fn<[number, number, number]>;
 export const bind = libc.func('int bind(int fd, const void *addr, uint32_t addrlen)') as Fn<[number, Buffer, number]>;
+export const connect = libc.func('int connect(int fd, const void *addr, uint32_t addrlen)') as Fn<[number, Buffer, number]>;
 const setsockopt = libc.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)') as Fn<[number, number, number, Buffer, number]>;
 export const close = libc.func('int close(int fd)') as Fn<[number]>;
 export const setns = libc.func('int setns(int fd, int nstype)') as Fn<[number, number]>;
@@ -32,6 +33,7 @@ export const errno = (): number => koffi.errno();
 export const describeErrno = (e: number): string => strerror(e);
 
 export const EAGAIN = 11;
+export const EINTR = 4;
 export const SOL_SOCKET = 1;
 export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;
@@ -49,7 +51,13 @@ export function setIntOption(fd: number, level: number, name: number, value: num
   return setsockopt(fd, level, name, intArg, 4) === 0;
 }
 
-/** setsockopt with a raw value. */
-export function setOption(fd: number, level: number, name: number, value: Buffer): boolean {
-  return setsockopt(fd, level, name, value, value.length) === 0;
+const SO_RCVTIMEO = 20;
+const SO_SNDTIMEO = 21;
+/** Bounds every blocking receive (and send, and a Unix socket's connect) on `fd`: EAGAIN after `ms`. */
+export function setTimeouts(fd: number, ms: number, which: 'receive' | 'both' = 'both'): void {
+  const tv = Buffer.alloc(16); // struct timeval
+  tv.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), 0);
+  tv.writeBigInt64LE(BigInt((ms % 1000) * 1000), 8);
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16);
+  if (which === 'both') setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, tv, 16);
 }

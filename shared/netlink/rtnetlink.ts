@@ -6,7 +6,7 @@
  * entering its namespace just for the socket(2) call (`inNetns`).
  */
 import { closeSync, openSync } from 'node:fs';
-import { bind, close, CLONE_NEWNET, EAGAIN, errno, ifNameToIndex, recv, send, setIntOption, setns, setOption, SOCK_CLOEXEC, SOL_SOCKET, socket, sysError } from '../native/libc.js';
+import { bind, close, CLONE_NEWNET, EAGAIN, errno, ifNameToIndex, recv, send, setIntOption, setns, setTimeouts, SOCK_CLOEXEC, SOL_SOCKET, socket, sysError } from '../native/libc.js';
 import { NLMSG_DONE, NLMSG_ERROR, type NlMessage, splitMessages } from './nl-message.js';
 import { encodeChange, ENODEV, MAX_REQUEST_BYTES, type NetlinkChange } from './rtnl-messages.js';
 
@@ -16,7 +16,6 @@ const NETLINK_ROUTE = 0;
 const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;
 const SO_RCVBUFFORCE = 33;
-const SO_RCVTIMEO = 20;
 
 /** Requests per send: their acknowledgements must fit the receive buffer. */
 const CHUNK = 256;
@@ -73,9 +72,7 @@ export class RtNetlink {
     }
     setIntOption(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1); // acks without a copy of the request
     setIntOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20);
-    const timeout = Buffer.alloc(16); // struct timeval: a lost ack must not hang the daemon
-    timeout.writeBigInt64LE(5n, 0);
-    setOption(fd, SOL_SOCKET, SO_RCVTIMEO, timeout);
+    setTimeouts(fd, 5000, 'receive'); // a lost ack must not hang the daemon
     this.fd = fd;
   }
 
