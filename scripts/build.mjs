@@ -55,10 +55,12 @@ const env = { ...process.env, PATH: `${dirname(node22)}:${join(root, 'node_modul
 const relayWorker = join(seaDir, 'udp-relay-worker.cjs');
 await bundle(join(root, 'dist', 'daemon', 'backend', 'udp', 'relay-worker.js'), relayWorker);
 // twilld runs for months with a modest heap: V8's young generation is capped at 1 MB per
-// semi-space (default: up to 16 MB each), which keeps ~16 MB of resident memory from growing in.
+// semi-space (default: up to 16 MB each), which keeps ~16 MB of resident memory from growing in,
+// and --optimize-for-size makes the old generation grow in smaller steps and give memory back
+// sooner (5,000 leases, 12 s after start: V8 heap pages 43 → 25 MB, same cold-start time).
 const SEA_CONFIG = {
   twill: { assets: { 'koffi.node': koffiNativePath() } },
-  twilld: { assets: { 'udp-relay-worker.cjs': relayWorker, 'koffi.node': koffiNativePath() }, execArgv: ['--max-semi-space-size=1'] },
+  twilld: { assets: { 'udp-relay-worker.cjs': relayWorker, 'koffi.node': koffiNativePath() }, execArgv: ['--max-semi-space-size=1', '--optimize-for-size'] },
 };
 for (const [name, entry] of ENTRIES) {
   const out = join(bin, name);
