@@ -26,26 +26,25 @@ export async function cmdAdd(a: CmdArgs): Promise<Record<string, unknown>> {
   const attachment = { containerID: a.containerID, ifName: a.ifName };
   try {
     const pending = client.start<AllocateResponse>('POST', '/v1/ipam/allocate', want.ip ? { ...attachment, ip: want.ip } : attachment);
-    // While the daemon allocates: load the netlink code and read the bridge. A failure there is
-    // thrown once the allocation is known, so that the address is released.
-    let prepared: { links: typeof import('./links.js'); current: Link | null } | undefined;
+    // While the daemon allocates: load the netlink code, read the bridge, name the host veth. A
+    // failure there is thrown once the allocation is known, so that the address is released.
+    let prepared: { links: typeof import('./links.js'); current: Link | null; hostName: string } | undefined;
     let unprepared: unknown;
     try {
       const links = await import('./links.js');
-      prepared = { links, current: links.readLink(conf.bridge) };
+      prepared = { links, current: links.readLink(conf.bridge), hostName: links.hostVethName(a.containerID, a.ifName) };
     } catch (e) {
       unprepared = e;
     }
     const alloc = pending.answer();
     undo.push(async () => client.call('POST', '/v1/ipam/release', attachment));
     if (!prepared) throw unprepared;
-    const { links, current } = prepared;
-    const { configurePod, createVeth, deleteLink, enableIpForward, ensureBridge, hostVethName, readLink } = links;
+    const { links, current, hostName } = prepared;
+    const { configurePod, createVeth, deleteLink, enableIpForward, ensureBridge, readLink } = links;
     const lease = alloc.lease;
     const mtu = conf.mtu || lease.mtu;
     const bridge = ensureBridge(conf.bridge, alloc.gateway, parseCidr(lease.subnet), parseCidr(lease.network), mtu, conf.promiscMode, current);
 
-    const hostName = hostVethName(a.containerID, a.ifName);
     const hostMac = randomMac();
     const podMac = want.mac ?? randomMac();
     const veth = { hostName, hostMac, ifName: a.ifName, podMac, mtu, netns: a.netns, master: bridge.index, hairpin: conf.hairpinMode };
