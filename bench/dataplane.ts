@@ -1,7 +1,7 @@
 /**
  * Data plane: iperf3 TCP pod↔pod across two lab hosts through twill (host-gw, vxlan, udp), each
- * next to the same path built by hand (ip commands; for udp, a socat TUN↔UDP relay as the C
- * userspace baseline), and the raw underlay, all in one run.
+ * next to the same path built by hand in the same lab hosts (ip commands; for udp, a socat TUN↔UDP
+ * relay as the C userspace baseline), measured alternating, and the raw underlay, all in one run.
  */
 import { spawn } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
