@@ -52,7 +52,7 @@ export async function cmdAdd(a: CmdArgs): Promise<Record<string, unknown>> {
       createVeth(veth);
     } catch (e) {
       if (!(e instanceof KernelError) || !/File exists/.test(e.message)) throw e;
-      if (!readLink(hostName)) throw new CniError(CNI_ERR.IFACE_EXISTS, `interface ${a.ifName} already exists in ${a.netns}`);
+      if (!readLink(hostName, undefined, false)) throw new CniError(CNI_ERR.IFACE_EXISTS, `interface ${a.ifName} already exists in ${a.netns}`);
       // A host veth of this very attachment survived an interrupted ADD: replace it.
       deleteLink(hostName);
       createVeth(veth);

@@ -34,9 +34,9 @@ export async function cmdCheck(a: CmdArgs): Promise<void> {
   if (mine.address !== address) fail(`twilld allocated ${mine.address} to ${a.containerID}/${a.ifName}, prevResult says ${address}`);
 
   const hostName = hostVethName(a.containerID, a.ifName);
-  const host = readLink(hostName);
+  const host = readLink(hostName, undefined, false);
   if (!host) fail(`host veth ${hostName} is missing`);
-  const bridge = readLink(conf.bridge);
+  const bridge = readLink(conf.bridge, undefined, false);
   if (!bridge || host.master !== bridge.index) fail(`host veth ${host.name} is not attached to bridge ${conf.bridge}`);
 
   const pod = readLink(a.ifName, a.netns);

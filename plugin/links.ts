@@ -67,9 +67,12 @@ function lookup(nl: RtNetlink, name: string, withAddrs: boolean): Link | null {
   return { ...info, addrs: (addrs?.messages ?? []).map((m) => parseAddr(m.payload)).filter((a): a is AddrInfo => a?.index === info.index) };
 }
 
-/** One link with its IPv4 addresses (in `netns` when given), or null when it does not exist. */
-export function readLink(name: string, netns?: string): Link | null {
-  return withSocket(netns, (nl) => lookup(nl, name, true));
+/**
+ * One link (in `netns` when given), or null when it does not exist; with its IPv4 addresses unless
+ * `withAddrs` is false (then `addrs` is empty and no address dump is made).
+ */
+export function readLink(name: string, netns?: string, withAddrs = true): Link | null {
+  return withSocket(netns, (nl) => lookup(nl, name, withAddrs));
 }
 
 /**
