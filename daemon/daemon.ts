@@ -218,9 +218,9 @@ export class Daemon {
     this.watcher = new LeaseWatcher(this.subnets.registry, this.cfg!, this.log.child({ component: 'watch' }), () => ({ publicIp: this.ext!.publicIp, subnet: this.lease!.subnet }));
     this.reconciler = new Reconciler(this.backend!, () => this.remoteLeases(), this.log.child({ component: this.backend!.type }));
     let first = true;
-    const initial = this.initialSnapshot ?? undefined;
+    this.watcher.startFrom(this.initialSnapshot);
     this.initialSnapshot = null; // the watcher keeps what it needs
-    for await (const batch of this.watcher.watch(sig, initial)) {
+    for await (const batch of this.watcher.watch(sig)) {
       const own = this.lease!.subnet;
       // A few events are logged one by one; a snapshot of thousands as one line (each at debug).
       const each = batch.length <= LOG_EACH_LEASE_MAX ? 'info' : 'debug';

@@ -10,15 +10,14 @@ import { type KernelEntry, routeEntry } from './kernel-plan.js';
 import { readOwnedRoutes } from './kernel-state.js';
 import { OwnedState } from './owned-state.js';
 
-/** True when `ipText` is on the external interface's directly connected subnet. */
-export function onSameSegment(ext: ExternalInterface, ipText: string): boolean {
-  return contains({ ip: parseIp(ext.ifaceIp), prefix: ext.ifacePrefix }, parseIp(ipText));
-}
-
-/** The host-gw route for one remote lease, or null when it cannot be routed directly. */
+/**
+ * The host-gw route for one remote lease, or null when its PublicIP is not on the external
+ * interface's directly connected subnet (it cannot be routed directly).
+ */
 export function directRoute(ext: ExternalInterface, lease: Lease): KernelEntry | null {
-  if (!onSameSegment(ext, lease.attrs.PublicIP)) return null;
-  return routeEntry(formatCidr(lease.subnet), lease.attrs.PublicIP, ext.name, false);
+  const via = parseIp(lease.attrs.PublicIP);
+  if (!contains({ ip: parseIp(ext.ifaceIp), prefix: ext.ifacePrefix }, via)) return null;
+  return routeEntry(lease.subnet, via, ext.name, false);
 }
 
 export class HostGwBackend implements Backend {

@@ -7,6 +7,8 @@ import { ipJson, runTool } from '../../shared/netlink/ip-command.js';
 import type { RtNetlink } from '../../shared/netlink/rtnetlink.js';
 import { ENODEV } from '../../shared/netlink/rtnl-messages.js';
 import { LinkNotFoundError } from '../../shared/errors.js';
+import { parseCidr, parseIp } from '../../shared/ip/cidr.js';
+import { macNumber } from '../../shared/net/mac.js';
 import { fdbEntry, type KernelEntry, type KernelFailure, neighEntry, type ReconcilePlan, routeEntry, TWILL_ROUTE_PROTO } from './kernel-plan.js';
 
 interface JsonRoute { dst: string; gateway?: string; dev?: string; flags?: string[] }
@@ -18,14 +20,14 @@ export async function readOwnedRoutes(): Promise<KernelEntry[]> {
   const routes = await ipJson<JsonRoute>(['route', 'show', 'table', 'main', 'proto', TWILL_ROUTE_PROTO]);
   return routes
     .filter((r) => r.gateway && r.dev)
-    .map((r) => routeEntry(r.dst.includes('/') ? r.dst : `${r.dst}/32`, r.gateway!, r.dev!, (r.flags ?? []).includes('onlink')));
+    .map((r) => routeEntry(parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/32`), parseIp(r.gateway!), r.dev!, (r.flags ?? []).includes('onlink')));
 }
 
 /** Permanent neighbour entries on `dev` (none when the device does not exist). */
 export async function readPermanentNeighs(dev: string): Promise<KernelEntry[]> {
   try {
     const neighs = await ipJson<JsonNeigh>(['neigh', 'show', 'dev', dev, 'nud', 'permanent']);
-    return neighs.filter((n) => n.lladdr).map((n) => neighEntry(n.dst, n.lladdr!, dev));
+    return neighs.filter((n) => n.lladdr).map((n) => neighEntry(parseIp(n.dst), macNumber(n.lladdr!), dev));
   } catch (e) {
     if (e instanceof LinkNotFoundError) return [];
     throw e;
@@ -37,7 +39,7 @@ export async function readFdb(dev: string): Promise<KernelEntry[]> {
   try {
     const out = await runTool('bridge', ['-json', 'fdb', 'show', 'dev', dev]);
     const fdb = out.trim() ? (JSON.parse(out) as JsonFdb[]) : [];
-    return fdb.filter((f) => f.dst && f.mac !== '00:00:00:00:00:00').map((f) => fdbEntry(f.mac, f.dst!, dev));
+    return fdb.filter((f) => f.dst && f.mac !== '00:00:00:00:00:00').map((f) => fdbEntry(macNumber(f.mac), parseIp(f.dst!), dev));
   } catch (e) {
     if (e instanceof LinkNotFoundError) return [];
     throw e;

@@ -14,9 +14,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ajv, throwAjvErrors } from '../../shared/config/ajv.js';
 import { LinkNotFoundError } from '../../shared/errors.js';
-import { formatCidr, formatIp, networkOf } from '../../shared/ip/cidr.js';
+import { formatCidr, formatIp, networkOf, parseIp } from '../../shared/ip/cidr.js';
 import { ip, ipJson } from '../../shared/netlink/ip-command.js';
-import { isMac, randomMac } from '../../shared/net/mac.js';
+import { isMac, macNumber, randomMac } from '../../shared/net/mac.js';
 import type { Lease } from '../subnet/lease.js';
 import type { Backend, BackendDeps, BackendPrepared, ReconcileReport } from './backend.js';
 import { directRoute } from './host-gw-backend.js';
@@ -168,12 +168,9 @@ export class VxlanBackend implements Backend {
     }
     const data = (l.attrs.BackendData ?? {}) as VxlanLeaseData;
     if (l.attrs.BackendType !== 'vxlan' || typeof data.VtepMAC !== 'string' || !isMac(data.VtepMAC)) return null;
-    const gw = formatIp(networkOf(l.subnet));
-    return [
-      fdbEntry(data.VtepMAC, l.attrs.PublicIP, this.dev),
-      neighEntry(gw, data.VtepMAC, this.dev),
-      routeEntry(formatCidr(l.subnet), gw, this.dev, true),
-    ];
+    const gw = networkOf(l.subnet);
+    const mac = macNumber(data.VtepMAC);
+    return [fdbEntry(mac, parseIp(l.attrs.PublicIP), this.dev), neighEntry(gw, mac, this.dev), routeEntry(l.subnet, gw, this.dev, true)];
   }
 
   async reconcile(remote: readonly Lease[]): Promise<ReconcileReport> {

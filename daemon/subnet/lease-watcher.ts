@@ -20,10 +20,15 @@ export interface LeaseEvent {
 
 export class LeaseWatcher {
   private readonly known = new Map<string, Lease>();
-  /** PublicIP → subnet keys of the known leases advertising it (duplicate check without a scan). */
-  private readonly byPublicIp = new Map<string, Set<string>>();
+  /**
+   * PublicIP → subnet keys of the known leases advertising it (duplicate check without a scan).
+   * Nearly always one key: an array costs a fraction of a Set, kept for every lease.
+   */
+  private readonly byPublicIp = new Map<string, string[]>();
   /** The next snapshot follows a broken watch (logged as a resync). */
   private wasResync = false;
+  /** A listing to start from instead of listing again (startFrom). */
+  private initial: LeaseSnapshot | null = null;
 
   constructor(
     private readonly registry: SubnetRegistry,
@@ -32,6 +37,11 @@ export class LeaseWatcher {
     /** This host's PublicIP and subnet: another lease claiming our address is skipped. */
     private readonly self: () => { publicIp: string; subnet: Cidr } | null = () => null,
   ) {}
+
+  /** Makes the next `watch` start from `snap`, a listing made moments ago, instead of listing again. */
+  startFrom(snap: LeaseSnapshot | null): void {
+    this.initial = snap;
+  }
 
   /** The leases as last seen (after the most recent batch). */
   leases(): Lease[] {
@@ -53,7 +63,7 @@ export class LeaseWatcher {
       return null;
     }
     const key = subnetKeyOf(d.lease.subnet);
-    const dup = [...(this.byPublicIp.get(d.lease.attrs.PublicIP) ?? [])].find((k) => k !== key);
+    const dup = this.byPublicIp.get(d.lease.attrs.PublicIP)?.find((k) => k !== key);
     if (dup) {
       // Kept: dropping either could cut off a real host; the operator has to look.
       this.log.warn({ key, other: dup, publicIp: d.lease.attrs.PublicIP }, 'two leases advertise one PublicIP');
@@ -64,10 +74,9 @@ export class LeaseWatcher {
   private index(key: string, lease: Lease | undefined, add: boolean): void {
     if (!lease) return;
     const ip = lease.attrs.PublicIP;
-    const keys = this.byPublicIp.get(ip) ?? new Set<string>();
-    if (add) keys.add(key);
-    else keys.delete(key);
-    if (keys.size > 0) this.byPublicIp.set(ip, keys);
+    const others = this.byPublicIp.get(ip)?.filter((k) => k !== key) ?? [];
+    const keys = add ? others.concat(key) : others; // exact length: push() would reserve 17 slots
+    if (keys.length > 0) this.byPublicIp.set(ip, keys);
     else this.byPublicIp.delete(ip);
   }
 
@@ -91,33 +100,43 @@ export class LeaseWatcher {
   }
 
   /**
-   * Yields batches of events until `signal` aborts; the first batch is the initial snapshot (may be
-   * empty), taken from `initial` when given (a listing made moments ago: the watch then replays
-   * everything after its revision) or listed now.
+   * Takes a snapshot (the one handed to startFrom, or a fresh listing) into the known set; returns its revision and
+   * the events. A method of its own so that no suspended generator frame keeps the snapshot (with
+   * its thousands of leases) alive after it has been taken in.
    */
-  async *watch(signal: AbortSignal, initial?: LeaseSnapshot): AsyncIterable<LeaseEvent[]> {
+  private async resync(): Promise<{ revision: bigint; events: LeaseEvent[] }> {
+    const snap = this.initial ?? (await this.registry.listLeases());
+    this.initial = null;
+    const events: LeaseEvent[] = [];
+    const seen = new Set<string>();
+    for (const s of snap.skipped) this.accept(s);
+    for (const l of snap.leases) {
+      const ok = this.accept({ ok: true, lease: l });
+      if (!ok) continue;
+      seen.add(subnetKeyOf(ok.subnet));
+      this.upsert(ok, events);
+    }
+    for (const key of [...this.known.keys()]) if (!seen.has(key)) this.drop(key, events);
+    return { revision: snap.revision, events };
+  }
+
+  /**
+   * Yields batches of events until `signal` aborts; the first batch is the initial snapshot (may be
+   * empty), taken from the snapshot handed to `startFrom` when there is one (a listing made moments
+   * ago: the watch then replays everything after its revision) or listed now.
+   */
+  async *watch(signal: AbortSignal): AsyncIterable<LeaseEvent[]> {
     const backoff = new Backoff(250, 5000);
     let first = true;
     while (!signal.aborted) {
       let revision: bigint;
       try {
-        const snap = initial ?? (await this.registry.listLeases());
-        initial = undefined;
-        revision = snap.revision;
-        const out: LeaseEvent[] = [];
-        const seen = new Set<string>();
-        for (const s of snap.skipped) this.accept(s);
-        for (const l of snap.leases) {
-          const ok = this.accept({ ok: true, lease: l });
-          if (!ok) continue;
-          seen.add(subnetKeyOf(ok.subnet));
-          this.upsert(ok, out);
-        }
-        for (const key of [...this.known.keys()]) if (!seen.has(key)) this.drop(key, out);
-        if (out.length > 0 || first) yield out;
+        const r = await this.resync();
+        revision = r.revision;
+        if (r.events.length > 0 || first) yield r.events;
         first = false;
         if (!this.wasResync) this.log.debug({ revision: String(revision), leases: this.known.size }, 'lease snapshot');
-        else this.log.info({ revision: String(revision), leases: this.known.size, changes: out.length }, 'leases resynced');
+        else this.log.info({ revision: String(revision), leases: this.known.size, changes: r.events.length }, 'leases resynced');
         this.wasResync = false;
       } catch (e) {
         this.log.warn({ err: describeError(e) }, 'cannot list leases, retrying');

@@ -17,6 +17,26 @@ export function macBytes(mac: string): Buffer {
   return Buffer.from(mac.split(':').map((p) => parseInt(p, 16)));
 }
 
+/** The value of one hex digit's character code (already checked by isMac). */
+function hexDigit(c: number): number {
+  return c <= 57 ? c - 48 : (c | 32) - 87;
+}
+
+/** A MAC as a 48-bit number (compact and compared by value); throws for anything that is not one. */
+export function macNumber(mac: string): number {
+  if (!isMac(mac)) throw new Error(`"${mac}" is not a MAC address`);
+  let n = 0;
+  for (let i = 0; i < 17; i += 3) n = n * 256 + hexDigit(mac.charCodeAt(i)) * 16 + hexDigit(mac.charCodeAt(i + 1));
+  return n;
+}
+
+/** Lower-case text of a MAC held as a 48-bit number. */
+export function formatMacNumber(n: number): string {
+  const b = new Uint8Array(6);
+  for (let i = 5, v = n; i >= 0; i--, v = Math.floor(v / 256)) b[i] = v % 256;
+  return formatMac(b);
+}
+
 /** Lower-case text of six bytes. */
 export function formatMac(b: Uint8Array): string {
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');

@@ -3,15 +3,14 @@
  * replaced or deleted. Layouts: linux/netlink.h, linux/rtnetlink.h, linux/neighbour.h.
  */
 import type { Cidr } from '../ip/cidr.js';
-import { macBytes } from '../net/mac.js';
 import { NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_REQUEST } from './nl-message.js';
 import { AF_INET, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RTA_DST, RTA_GATEWAY, RTA_OIF, RTM_DELROUTE, RTM_NEWROUTE, RTN_UNICAST } from './rtnl-constants.js';
 
 /** One kernel object twill owns. */
 export type NetlinkOp =
-  | { kind: 'route'; dst: Cidr; via: number; dev: string; onlink: boolean }
-  | { kind: 'neigh'; ip: number; mac: string; dev: string }
-  | { kind: 'fdb'; mac: string; dst: number; dev: string };
+  | { readonly kind: 'route'; readonly dst: Cidr; readonly via: number; readonly dev: string; readonly onlink: boolean }
+  | { readonly kind: 'neigh'; readonly ip: number; /** 48-bit number (macNumber) */ readonly mac: number; readonly dev: string }
+  | { readonly kind: 'fdb'; readonly mac: number; readonly dst: number; readonly dev: string };
 
 export interface NetlinkChange {
   op: NetlinkOp;
@@ -47,9 +46,9 @@ function ipAttr(b: Buffer, off: number, type: number, ip: number): number {
   return off + 8;
 }
 
-function macAttr(b: Buffer, off: number, type: number, mac: string): number {
+function macAttr(b: Buffer, off: number, type: number, mac: number): number {
   const d = attrHeader(b, off, type, 6);
-  macBytes(mac).copy(b, d);
+  b.writeUIntBE(mac, d, 6);
   b.fill(0, d + 6, d + 8); // padding to 4 bytes
   return off + 12;
 }

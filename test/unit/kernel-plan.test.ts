@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fdbEntry, neighEntry, planReconcile, routeEntry } from '../../daemon/backend/kernel-plan.js';
+import { fdbEntry as fdbNumbers, type KernelEntry, neighEntry as neighNumbers, planReconcile, routeEntry as routeNumbers } from '../../daemon/backend/kernel-plan.js';
+import { parseCidr, parseIp } from '../../shared/ip/cidr.js';
+import { macNumber } from '../../shared/net/mac.js';
 import { encodeChange, MAX_REQUEST_BYTES } from '../../shared/netlink/rtnl-messages.js';
+
+const routeEntry = (dst: string, via: string, dev: string, onlink: boolean): KernelEntry => routeNumbers(parseCidr(dst), parseIp(via), dev, onlink);
+const neighEntry = (ip: string, mac: string, dev: string): KernelEntry => neighNumbers(parseIp(ip), macNumber(mac), dev);
+const fdbEntry = (mac: string, dst: string, dev: string): KernelEntry => fdbNumbers(macNumber(mac), parseIp(dst), dev);
 
 describe('reconcile planning', () => {
   const r1 = routeEntry('10.5.1.0/24', '10.5.1.0', 'flannel.1', true);
@@ -27,6 +33,24 @@ describe('reconcile planning', () => {
     const p = planReconcile([r1], [r1, r2]);
     assert.deepEqual(p.del.map((e) => e.del), ['route del 10.5.2.0/24 proto 116']);
     assert.deepEqual(p.add, []);
+  });
+  it('keys routes by destination alone, neighbours and FDB entries by device too', () => {
+    const moved = routeEntry('10.5.1.0/24', '192.168.0.1', 'eth0', false);
+    const p = planReconcile([moved], [r1]);
+    assert.deepEqual(p.del, [], 'a route to the same destination is replaced, not deleted');
+    assert.deepEqual(p.add.map((e) => e.add), ['route replace 10.5.1.0/24 via 192.168.0.1 dev eth0 proto 116']);
+    const n2 = neighEntry('10.5.1.0', '02:00:00:00:00:01', 'flannel.2');
+    const f2 = fdbEntry('02:00:00:00:00:01', '192.168.0.1', 'flannel.2');
+    const q = planReconcile([n2, f2], [n1, f1]);
+    assert.deepEqual(q.add.map((e) => e.id), ['fdb 02:00:00:00:00:01 flannel.2', 'neigh 10.5.1.0 flannel.2']);
+    assert.deepEqual(q.del.map((e) => e.del), ['neigh del 10.5.1.0 dev flannel.1', 'fdb del 02:00:00:00:00:01 dev flannel.1 self']);
+  });
+  it('replaces an entry whose state changed: gateway, device, onlink flag, MAC', () => {
+    for (const changed of [routeEntry('10.5.1.0/24', '10.5.1.1', 'flannel.1', true), routeEntry('10.5.1.0/24', '10.5.1.0', 'flannel.1', false)]) {
+      assert.deepEqual(planReconcile([changed], [r1]).add, [changed]);
+    }
+    const m2 = neighEntry('10.5.1.0', '02:00:00:00:00:02', 'flannel.1');
+    assert.deepEqual(planReconcile([m2], [n1]).add.map((e) => e.add), ['neigh replace 10.5.1.0 lladdr 02:00:00:00:00:02 dev flannel.1 nud permanent']);
   });
   it('normalises MAC case so upper-case lease data does not cause churn', () => {
     assert.deepEqual(planReconcile([neighEntry('10.5.1.0', '02:AA:00:00:00:01', 'flannel.1')], [neighEntry('10.5.1.0', '02:aa:00:00:00:01', 'flannel.1')]).add, []);

@@ -49,10 +49,18 @@ describe('LeaseWatcher', () => {
     reg.listLeases = () => (listings++, list());
     const w = new LeaseWatcher(reg, cfg, testLogger());
     const ac = new AbortController();
-    const it = w.watch(ac.signal, earlier)[Symbol.asyncIterator]();
+    w.startFrom(earlier);
+    const it = w.watch(ac.signal)[Symbol.asyncIterator]();
     assert.deepEqual(await collect(it), ['added 10.5.1.0/24']);
     assert.deepEqual(await collect(it), ['added 10.5.2.0/24']);
     assert.equal(listings, 0, 'no second listing');
+    // The earlier listing is used once: after a broken watch the resync lists afresh.
+    const next = it.next();
+    await new Promise((r) => setTimeout(r, 10));
+    reg.breakWatches('compacted');
+    reg.putRaw('10.5.3.0-24', v('192.168.0.3'));
+    assert.deepEqual(((await next).value as LeaseEvent[]).map((e) => `${e.type} ${formatCidr(e.lease.subnet)}`), ['added 10.5.3.0/24']);
+    assert.equal(listings, 1, 'the resync listed');
     ac.abort();
     await it.next();
   });

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { routeEntry, type KernelEntry, type ReconcilePlan } from '../../daemon/backend/kernel-plan.js';
 import { OwnedState } from '../../daemon/backend/owned-state.js';
+import { parseCidr, parseIp } from '../../shared/ip/cidr.js';
 
-const r = (n: number): KernelEntry => routeEntry(`10.5.${n}.0/24`, `192.168.0.${n}`, 'eth0', false);
+const r = (n: number): KernelEntry => routeEntry(parseCidr(`10.5.${n}.0/24`), parseIp(`192.168.0.${n}`), 'eth0', false);
 
 function fixture(kernel: KernelEntry[], failOn = -1) {
   let t = 0;
