@@ -15,16 +15,35 @@ const require = createRequire(join(root, 'package.json'));
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
 
-// The plugin's config validator, compiled now (ajv standalone code) instead of at every pod's start.
+// The validators, compiled now (ajv standalone code) instead of at every start: the plugin's (its
+// own small file, loaded by every pod's start) and the daemon's (one file; the daemon then never
+// loads ajv's compiler). Compiling here also checks every schema against the meta-schema, strictly.
 {
-  const { pluginConfSchema } = await import(pathToFileURL(join(root, 'dist', 'plugin', 'plugin-conf-schema.js')).href);
-  const { AJV_OPTIONS } = await import(pathToFileURL(join(root, 'dist', 'shared', 'config', 'ajv.js')).href);
+  const load = async (file) => import(pathToFileURL(join(root, 'dist', file)).href);
+  const { AJV_OPTIONS } = await load('shared/config/ajv-options.js');
   const Ajv = require('ajv').default;
   const standaloneCode = require('ajv/dist/standalone').default;
-  const ajv = new Ajv({ ...AJV_OPTIONS, unicode: false, code: { source: true, esm: true } });
-  const code = standaloneCode(ajv, ajv.compile(pluginConfSchema));
-  if (/\brequire\(/.test(code)) throw new Error('standalone validator needs require(): keep the plugin schema free of formats and length keywords');
-  writeFileSync(join(root, 'dist', 'plugin', 'validate-plugin-conf.js'), code);
+  const generate = (schemas) => {
+    // unicode: false is deprecated in ajv 8 but is what keeps ucs2length (a require()) out of the code.
+    const logger = { log: console.log, warn: (m) => /option unicode/.test(String(m)) || console.warn(m), error: console.error };
+    const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true, esm: true }, logger });
+    for (const [name, schema] of Object.entries(schemas)) ajv.addSchema(schema, name);
+    const code = standaloneCode(ajv, Object.fromEntries(Object.keys(schemas).map((name) => [name, name])));
+    if (/\brequire\(/.test(code)) throw new Error('a standalone validator needs require(): keep the schemas free of formats');
+    return code;
+  };
+  const { pluginConfSchema } = await load('plugin/plugin-conf-schema.js');
+  writeFileSync(join(root, 'dist', 'plugin', 'validate-plugin-conf.js'), generate({ validate: pluginConfSchema }) + 'export default validate;\n');
+  const api = await load('shared/protocol/api.js');
+  writeFileSync(join(root, 'dist', 'shared', 'config', 'validators.js'), generate({
+    validateNetConfig: (await load('shared/config/net-config-schema.js')).netConfigSchema,
+    validateLeaseAttrs: (await load('daemon/subnet/lease-schema.js')).leaseAttrsSchema,
+    validateVxlanConfig: (await load('daemon/backend/vxlan-schema.js')).vxlanConfigSchema,
+    validateUdpConfig: (await load('daemon/backend/udp/udp-schema.js')).udpConfigSchema,
+    validateAttachmentBody: api.attachmentSchema,
+    validateAllocateBody: api.allocateSchema,
+    validateGcBody: api.gcSchema,
+  }));
 }
 
 const ENTRIES = [['twill', 'plugin/main.js'], ['twilld', 'daemon/main.js']];
@@ -66,6 +85,8 @@ for (const [name, entry] of ENTRIES) {
   const out = join(bin, name);
   const cjs = join(seaDir, `${name}.cjs`);
   await bundle(join(root, 'dist', entry), cjs);
+  // Validators are compiled above: ajv's compiler in a bundle means a schema crept back into run time.
+  if (readFileSync(cjs, 'utf8').includes('strictSchema')) throw new Error(`${cjs} contains ajv's compiler: use shared/config/validators.js`);
   rmSync(out, { force: true });
   execFileSync(node22, [join(root, 'scripts', 'sea.cjs'), cjs, out, JSON.stringify(SEA_CONFIG[name])], { stdio: ['ignore', 'ignore', 'inherit'], env, cwd: root });
   // pkg's sea() does not fail when injection fails: prove the executable works, with no environment at all.

@@ -5,9 +5,10 @@
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
-import { ajv } from '../../shared/config/ajv.js';
+import { ajvErrorsText } from '../../shared/config/ajv-errors.js';
+import { validateAllocateBody, validateAttachmentBody, validateGcBody, type Validator } from '../../shared/config/validators.js';
 import { AppError } from '../../shared/errors.js';
-import { allocateSchema, attachmentSchema, gcSchema, MAX_REQUEST_BYTES, type AllocateRequest, type Attachment, type GcRequest } from '../../shared/protocol/api.js';
+import { MAX_REQUEST_BYTES, type AllocateRequest, type Attachment, type GcRequest } from '../../shared/protocol/api.js';
 import type { Logger } from '../logger.js';
 
 /** What the API needs from the daemon. */
@@ -20,9 +21,10 @@ export interface ApiHandlers {
   allocations(): unknown;
 }
 
-const validateAttachment = ajv.compile<Attachment>(attachmentSchema);
-const validateAllocate = ajv.compile<AllocateRequest>(allocateSchema);
-const validateGc = ajv.compile<GcRequest>(gcSchema);
+// Compiled from the schemas in shared/protocol/api.ts at build time (shared/config/validators.js).
+const validateAttachment = validateAttachmentBody as Validator<Attachment>;
+const validateAllocate = validateAllocateBody as Validator<AllocateRequest>;
+const validateGc = validateGcBody as Validator<GcRequest>;
 
 class HttpError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -60,8 +62,8 @@ function readBody(req: IncomingMessage): Promise<unknown> {
   });
 }
 
-function check<T>(v: ((x: unknown) => x is T) & { errors?: unknown }, body: unknown): T {
-  if (!v(body)) throw new HttpError(400, 'ERR_API_INVALID', `invalid request: ${ajv.errorsText(v.errors as never)}`);
+function check<T>(v: Validator<T>, body: unknown): T {
+  if (!v(body)) throw new HttpError(400, 'ERR_API_INVALID', `invalid request: ${ajvErrorsText(v.errors)}`);
   return body;
 }
 

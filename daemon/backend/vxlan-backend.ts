@@ -12,7 +12,8 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ajv, throwAjvErrors } from '../../shared/config/ajv.js';
+import { throwAjvErrors } from '../../shared/config/ajv-errors.js';
+import { validateVxlanConfig, type Validator } from '../../shared/config/validators.js';
 import { LinkNotFoundError } from '../../shared/errors.js';
 import { formatCidr, formatIp, networkOf, parseIp } from '../../shared/ip/cidr.js';
 import { ip, ipJson } from '../../shared/netlink/ip-command.js';
@@ -34,21 +35,8 @@ export interface VxlanConfig {
   MacPrefix?: string;
 }
 
-const schema = {
-  type: 'object',
-  properties: {
-    Type: { type: 'string' },
-    VNI: { type: 'integer', minimum: 0, maximum: 16777215, default: 1 },
-    Port: { type: 'integer', minimum: 0, maximum: 65535, default: 0 },
-    GBP: { type: 'boolean', default: false },
-    DirectRouting: { type: 'boolean', default: false },
-    MTU: { type: 'integer', minimum: 0, maximum: 65535, default: 0 },
-    MacPrefix: { type: 'string', nullable: true, pattern: '^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){0,4}$' },
-  },
-  required: ['Type'],
-  additionalProperties: true,
-};
-const validate = ajv.compile<VxlanConfig>(schema);
+/** Compiled from vxlanConfigSchema at build time (shared/config/validators.js). */
+const validate = validateVxlanConfig as Validator<VxlanConfig>;
 
 /** The VXLAN UDP port the kernel uses when Port is 0 (flannel's and Linux's 8472). */
 export const DEFAULT_VXLAN_PORT = 8472;

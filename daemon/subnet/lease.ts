@@ -3,7 +3,8 @@
  * `{"PublicIP":"…","BackendType":"vxlan","BackendData":{…}}`. Values from etcd are untrusted:
  * decodeLease validates them and says why one is skipped.
  */
-import { ajv } from '../../shared/config/ajv.js';
+import { ajvErrorsText } from '../../shared/config/ajv-errors.js';
+import { validateLeaseAttrs, type Validator } from '../../shared/config/validators.js';
 import { type Cidr, formatCidr, isIp, parseSubnetKey } from '../../shared/ip/cidr.js';
 
 /** The lease value, flannel's JSON field names. */
@@ -26,17 +27,8 @@ export interface Lease {
 /** Largest lease value accepted; flannel's are ~150 bytes. */
 export const MAX_LEASE_VALUE_BYTES = 16 * 1024;
 
-const attrsSchema = {
-  type: 'object',
-  properties: {
-    PublicIP: { type: 'string' },
-    BackendType: { type: 'string' },
-    BackendData: {},
-  },
-  required: ['PublicIP'],
-  additionalProperties: true,
-};
-const validateAttrs = ajv.compile<LeaseAttrs>(attrsSchema);
+/** Compiled from leaseAttrsSchema at build time (shared/config/validators.js). */
+const validateAttrs = validateLeaseAttrs as Validator<LeaseAttrs>;
 
 /** The outcome of decoding one key/value pair. */
 export type DecodedLease = { ok: true; lease: Lease } | { ok: false; key: string; reason: string };
@@ -58,7 +50,7 @@ export function decodeLease(keySuffix: string, value: Buffer | string, leaseId =
   } catch {
     return bad('value is not valid JSON');
   }
-  if (!validateAttrs(raw)) return bad(`value is not a lease: ${ajv.errorsText(validateAttrs.errors)}`);
+  if (!validateAttrs(raw)) return bad(`value is not a lease: ${ajvErrorsText(validateAttrs.errors)}`);
   if (!isIp(raw.PublicIP)) return bad(`PublicIP ${JSON.stringify(raw.PublicIP)} is not an IPv4 address`);
   const attrs: LeaseAttrs = { PublicIP: raw.PublicIP, BackendType: raw.BackendType ?? '', BackendData: raw.BackendData ?? null };
   return { ok: true, lease: { subnet, attrs, leaseId, expiresAt } };

@@ -23,6 +23,11 @@ export function formatAjvError(e: ErrorObject, root: string): string {
   }
 }
 
+/** All errors as one line ("field: problem; …"), for a value that is logged and skipped rather than thrown. */
+export function ajvErrorsText(errors: ErrorObject[] | null | undefined, root = ''): string {
+  return (errors ?? []).map((e) => formatAjvError(e, root)).join('; ') || 'invalid';
+}
+
 /** Throws an InvalidConfigError naming the first field at fault (all faults in the message). */
 export function throwAjvErrors(errors: ErrorObject[] | null | undefined, root: string, what: string): never {
   const list = (errors ?? []).map((e) => formatAjvError(e, root));

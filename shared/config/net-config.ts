@@ -3,7 +3,8 @@
  * (flannel pkg/subnet/config.go): parse (JSON + schema + defaults) and check (cross-field rules,
  * derived SubnetLen/SubnetMin/SubnetMax), both pure.
  */
-import { ajv, throwAjvErrors } from './ajv.js';
+import { throwAjvErrors } from './ajv-errors.js';
+import { validateNetConfig, type Validator } from './validators.js';
 import { DecodeError, InvalidCidrError, InvalidConfigError } from '../errors.js';
 import { type Cidr, contains, formatCidr, formatIp, maskOf, networkOf, parseCidr, parseIp, sizeOf } from '../ip/cidr.js';
 
@@ -45,32 +46,9 @@ const KNOWN_FIELDS = new Set([
   'IPv6SubnetLen', 'IPv6SubnetMin', 'IPv6SubnetMax', 'Backend', 'EnableNFTables',
 ]);
 
-const schema = {
-  type: 'object',
-  properties: {
-    Network: { type: 'string', nullable: true },
-    SubnetLen: { type: 'integer', nullable: true, minimum: 0, maximum: 32 },
-    SubnetMin: { type: 'string', nullable: true },
-    SubnetMax: { type: 'string', nullable: true },
-    EnableIPv4: { type: 'boolean', nullable: true },
-    EnableIPv6: { type: 'boolean', nullable: true },
-    IPv6Network: { type: 'string', nullable: true },
-    IPv6SubnetLen: { type: 'integer', nullable: true, minimum: 0, maximum: 128 },
-    IPv6SubnetMin: { type: 'string', nullable: true },
-    IPv6SubnetMax: { type: 'string', nullable: true },
-    Backend: {
-      type: 'object',
-      nullable: true,
-      properties: { Type: { type: 'string', nullable: true } },
-      required: [],
-      additionalProperties: true,
-    },
-  },
-  required: [],
-  additionalProperties: true,
-};
 
-const validateRaw = ajv.compile<RawNetConfig>(schema);
+/** Compiled from netConfigSchema at build time (ajv standalone code, shared/config/validators.js). */
+const validateRaw = validateNetConfig as Validator<RawNetConfig>;
 
 /** JSON.parse + schema. Throws DecodeError for bad JSON, InvalidConfigError naming the field. */
 export function parseNetConfig(text: string): NetConfig {

@@ -1,6 +1,6 @@
 /**
  * The daemon's local API: HTTP/1.1 + JSON over a Unix socket (so `curl --unix-socket` works).
- * Both sides import these shapes; the daemon validates every request body with ajv.
+ * Both sides import these shapes; the daemon validates every request body (validators generated at build time).
  */
 
 /** Default socket path (twilld --socket, plugin "socket"). */

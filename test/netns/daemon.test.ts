@@ -71,6 +71,11 @@ describe('twilld in three lab hosts', { skip }, () => {
     const big = sh('ip', ['netns', 'exec', h.ns, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--unix-socket', h.socket,
       '-H', 'content-type: application/json', '--data-binary', `{"containerID":"${'x'.repeat(70000)}","ifName":"eth0"}`, 'http://twilld/v1/ipam/allocate']);
     assert.equal(big, '413');
+    const bad = sh('ip', ['netns', 'exec', h.ns, 'curl', '-s', '-w', ' %{http_code}', '--unix-socket', h.socket,
+      '-H', 'content-type: application/json', '--data-binary', '{"containerID":"","ifName":"eth0","extra":1}', 'http://twilld/v1/ipam/allocate']);
+    assert.match(bad, / 400$/);
+    assert.match(bad, /ERR_API_INVALID/);
+    assert.match(bad, /containerID must NOT have fewer than 1 characters/, 'the generated validator names the field');
   });
 
   it('serves GET /healthz on --healthz-ip/--healthz-port (the DaemonSet probe)', async () => {

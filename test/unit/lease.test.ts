@@ -14,7 +14,7 @@ describe('lease values from etcd (untrusted)', () => {
     ['malformed JSON', '10.5.1.0-24', '{"PublicIP":', /not valid JSON/],
     ['PublicIP not an address', '10.5.1.0-24', '{"PublicIP":"evil; rm -rf /"}', /not an IPv4 address/],
     ['PublicIP missing', '10.5.1.0-24', '{"BackendType":"vxlan"}', /PublicIP/],
-    ['PublicIP of the wrong type', '10.5.1.0-24', '{"PublicIP":7}', /must be string/],
+    ['PublicIP of the wrong type', '10.5.1.0-24', '{"PublicIP":7}', /PublicIP must be of type string/],
     ['bad key', 'not-a-subnet', '{"PublicIP":"1.2.3.4"}', /not|invalid/],
     ['huge value', '10.5.1.0-24', Buffer.alloc(MAX_LEASE_VALUE_BYTES + 1, 0x20), /limit/],
     ['array value', '10.5.1.0-24', '[1,2]', /not a lease/],

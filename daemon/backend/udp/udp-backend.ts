@@ -6,7 +6,8 @@
  * datagram between PublicIP:Port of the hosts (Port 8285 unless set). The forwarding runs in a
  * worker thread (relay-worker.ts); this class configures the device and feeds it the leases.
  */
-import { ajv, throwAjvErrors } from '../../../shared/config/ajv.js';
+import { throwAjvErrors } from '../../../shared/config/ajv-errors.js';
+import { validateUdpConfig, type Validator } from '../../../shared/config/validators.js';
 import { formatCidr, formatIp, isIp, networkOf, parseIp } from '../../../shared/ip/cidr.js';
 import { ip, ipJson } from '../../../shared/netlink/ip-command.js';
 import type { Lease } from '../../subnet/lease.js';
@@ -19,22 +20,13 @@ export interface UdpConfig {
   Port: number;
 }
 
-/** flannel's default udp port. */
-export const DEFAULT_UDP_PORT = 8285;
+export { DEFAULT_UDP_PORT } from './udp-schema.js';
 /** IPv4 header + UDP header. */
 export const UDP_ENCAP_OVERHEAD = 28;
 export const UDP_TUN_DEVICE = 'flannel0';
 
-const schema = {
-  type: 'object',
-  properties: {
-    Type: { type: 'string' },
-    Port: { type: 'integer', minimum: 1, maximum: 65535, default: DEFAULT_UDP_PORT },
-  },
-  required: ['Type'],
-  additionalProperties: true,
-};
-const validate = ajv.compile<UdpConfig>(schema);
+/** Compiled from udpConfigSchema at build time (shared/config/validators.js). */
+const validate = validateUdpConfig as Validator<UdpConfig>;
 
 /** Validates Backend for udp and fills defaults; throws InvalidConfigError naming the field. */
 export function parseUdpConfig(backend: Record<string, unknown>): UdpConfig {
