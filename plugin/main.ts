@@ -2,6 +2,7 @@
  * twill, the CNI plugin: hands the commands to the dispatcher with the process's I/O. Each command's
  * module is loaded only when that command runs, so VERSION and DEL do not pay for ADD's code.
  */
+import { exitNow } from '../shared/native/native-exit.js';
 import { processIo } from './process-io.js';
 import { runSkel } from './skel.js';
 
@@ -17,5 +18,5 @@ void runSkel(
 ).then((code) => {
   // Exit now: the answer is written (process-io.ts writes synchronously), and
   // waiting for the event loop to wind down (sockets, child handles) cost ~10 ms per pod.
-  process.exit(code);
+  exitNow(code);
 });

@@ -5,6 +5,7 @@
  */
 import koffi from 'koffi';
 import { KernelError } from '../errors.js';
+import { registerNativeExit } from './native-exit.js';
 
 const libc = koffi.load('libc.so.6');
 
@@ -28,6 +29,7 @@ export const close = libc.func('int close(int fd)') as Fn<[number]>;
 export const setns = libc.func('int setns(int fd, int nstype)') as Fn<[number, number]>;
 export const ifNameToIndex = libc.func('unsigned int if_nametoindex(const char *name)') as (name: string) => number;
 const strerror = libc.func('const char *strerror(int errnum)') as (e: number) => string;
+registerNativeExit(libc.func('void _exit(int status)') as (code: number) => void);
 
 export const errno = (): number => koffi.errno();
 export const describeErrno = (e: number): string => strerror(e);
