@@ -6,6 +6,7 @@
 // - koffi finds its native library (package @koromix/koffi-linux-x64) on disk: `koffi` becomes
 //   that library, loaded by shared/native/native-addon.ts from the copy embedded in the executable.
 import { createRequire } from 'node:module';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,8 +47,10 @@ const embeddedKoffi = {
     // JavaScript entry only finds that library on disk and adds deprecation shims, and cost the
     // plugin ~2.5 ms per pod.
     b.onResolve({ filter: /^koffi$/ }, () => ({ path: 'koffi.node', namespace: 'embedded-addon' }));
+    // The library's digest names its cached copy (native-addon.ts).
+    const sha256 = createHash('sha256').update(readFileSync(koffiNativePath())).digest('hex');
     b.onLoad({ filter: /.*/, namespace: 'embedded-addon' }, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(join(root, 'dist', 'shared', 'native', 'native-addon.js'))}).loadEmbeddedAddon(${JSON.stringify(args.path)});`,
+      contents: `module.exports = require(${JSON.stringify(join(root, 'dist', 'shared', 'native', 'native-addon.js'))}).loadEmbeddedAddon(${JSON.stringify(args.path)}, ${JSON.stringify(sha256)});`,
       resolveDir: root,
       loader: 'js',
     }));
