@@ -41,7 +41,9 @@ export function etcdClientOptions(o: EtcdOptions): IOptions {
   const opts: IOptions = {
     hosts: o.endpoints,
     dialTimeout: o.callTimeoutMs ?? 5000,
-    defaultCallOptions: () => ({ deadline: Date.now() + (o.callTimeoutMs ?? 5000) }),
+    // A deadline for each request, never for a stream: the lease watch lives as long as the daemon
+    // (with a deadline it broke every 5 s, and each break re-read every lease).
+    defaultCallOptions: (call) => (call.isStream ? {} : { deadline: Date.now() + (o.callTimeoutMs ?? 5000) }),
   };
   if (o.caFile || o.certFile || o.keyFile) {
     opts.credentials = {

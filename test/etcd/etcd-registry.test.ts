@@ -89,6 +89,32 @@ describe('EtcdSubnetRegistry on a real etcd', { skip }, () => {
     }
   });
 
+  it('keeps one watch stream open well past the per-call deadline (no periodic re-listing)', async () => {
+    const prefix = `/tw-${uniqueId()}/network`;
+    const cfg = parseNetConfig('{"Network":"10.8.0.0/16","Backend":{"Type":"vxlan"}}');
+    const writer = registry(prefix);
+    const watching = new EtcdSubnetRegistry({ endpoints: [etcd.endpoint], prefix, callTimeoutMs: 300 });
+    registries.push(watching);
+    let listings = 0;
+    const list = watching.listLeases.bind(watching);
+    watching.listLeases = () => (listings++, list());
+    const lines: Array<Record<string, unknown>> = [];
+    const w = new LeaseWatcher(watching, cfg, testLogger(lines));
+    const ac = new AbortController();
+    const seen: LeaseEvent[] = [];
+    const loop = (async () => {
+      for await (const b of w.watch(ac.signal)) seen.push(...b);
+    })();
+    await delay(1500); // five times the deadline
+    await writer.createLease(parseCidr('10.8.1.0/24'), attrs(1), 600);
+    for (let t = 0; seen.length === 0 && t < 100; t++) await delay(50);
+    assert.deepEqual(seen.map((e) => `${e.type} ${formatCidr(e.lease.subnet)}`), ['added 10.8.1.0/24']);
+    assert.equal(listings, 1, 'listed once, at the start');
+    assert.deepEqual(lines.filter((l) => /broken|resynced/.test(String(l['msg']))), [], 'the watch never broke');
+    ac.abort();
+    await loop;
+  });
+
   it('keeps watching across a compaction and an etcd restart, resyncing what it missed', async () => {
     const prefix = `/tw-${uniqueId()}/network`;
     const cfg = parseNetConfig('{"Network":"10.7.0.0/16","Backend":{"Type":"vxlan"}}');
