@@ -1,5 +1,6 @@
 /**
- * The executables' embedded native library (koffi) when the usual directory cannot hold it: with
+ * The executables' embedded native library (koffi): kept in the cache directory between runs;
+ * and when neither the cache nor the usual directory can hold it: with
  * /dev/shm, /run and $TMPDIR mounted noexec the loader falls back to the executable's directory;
  * with that read-only as well, the command fails with a message naming every directory tried and
  * TWILL_NATIVE_TMPDIR, which then fixes it. Each case runs the plugin's DEL (which loads the
@@ -7,7 +8,7 @@
  * mount is seen outside it.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -49,6 +50,21 @@ describe('embedded native library loader', { skip }, () => {
   }
   const noexec = 'mount -t tmpfs -o noexec tw-noexec /dev/shm && mount -t tmpfs -o noexec tw-noexec /run &&';
   const readOnlyDir = (): string => `mount --bind ${dir} ${dir} && mount -o remount,bind,ro ${dir} &&`;
+
+  it('writes the library to the cache directory once and loads that copy afterwards', async () => {
+    const cache = join(okDir, 'cache');
+    const first = await del('', { TWILL_NATIVE_CACHE: cache });
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    const files = readdirSync(cache);
+    assert.equal(files.length, 1);
+    assert.match(files[0]!, /^[0-9a-f]{16}-koffi\.node$/, 'named by the library\'s digest');
+    const st = statSync(join(cache, files[0]!));
+    assert.equal(st.mode & 0o777, 0o500);
+    assert.equal(statSync(cache).mode & 0o777, 0o700);
+    const second = await del('', { TWILL_NATIVE_CACHE: cache });
+    assert.equal(second.code, 0, second.stdout + second.stderr);
+    assert.equal(statSync(join(cache, files[0]!)).ino, st.ino, 'the second run loads the same file, not a new copy');
+  });
 
   it('loads from the executable\'s directory when /dev/shm, /run and $TMPDIR are noexec', async () => {
     const r = await del(noexec, { TMPDIR: '/dev/shm' });
