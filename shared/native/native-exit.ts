@@ -12,8 +12,11 @@ export function registerNativeExit(fn: (code: number) => void): void {
   nativeExit = fn;
 }
 
+/** Node writes a --cpu-prof/--heap-prof profile in process.exit(): keep that path when one is asked for. */
+const profiling = /--(cpu|heap)-prof\b/.test(process.env['NODE_OPTIONS'] ?? '');
+
 /** Ends the process with `code` now. */
 export function exitNow(code: number): never {
-  nativeExit?.(code);
+  if (!profiling) nativeExit?.(code);
   process.exit(code);
 }
