@@ -100,9 +100,9 @@ export class LeaseWatcher {
   }
 
   /**
-   * Takes a snapshot (the one handed to startFrom, or a fresh listing) into the known set; returns its revision and
-   * the events. A method of its own so that no suspended generator frame keeps the snapshot (with
-   * its thousands of leases) alive after it has been taken in.
+   * Takes a snapshot (the one handed to startFrom, or a fresh listing) into the known set; returns
+   * its revision and the events. A method of its own so that no suspended generator frame keeps the
+   * snapshot (with its thousands of leases) alive after it has been taken in.
    */
   private async resync(): Promise<{ revision: bigint; events: LeaseEvent[] }> {
     const snap = this.initial ?? (await this.registry.listLeases());

@@ -74,6 +74,11 @@ export function cachedCopy(dir: string, name: string, data: Uint8Array): string 
       if (attempt > 0) throw new Error(`${dir}/${name} does not hold the library after writing it`);
       // Written whole under a temporary name, then renamed: a reader sees no file or a whole one.
       const tmp = `${at}/.${name}.${process.pid}`;
+      try {
+        unlinkSync(tmp); // left by an earlier process with this pid that died while writing
+      } catch {
+        // none: the usual case
+      }
       const fd = openSync(tmp, 'wx', 0o500);
       try {
         writeSync(fd, data);
