@@ -44,6 +44,14 @@ describe('native library cache', () => {
     assert.equal(statSync(file).mode & 0o777, 0o500);
   });
 
+  it('is not blocked by a temporary file a dead process with the same pid left behind', () => {
+    const dir = join(root, 'e');
+    mkdirSync(dir, { mode: 0o700 });
+    writeFileSync(join(dir, `.z-koffi.node.${process.pid}`), 'half', { mode: 0o500 });
+    assert.deepEqual(new Uint8Array(readFileSync(cachedCopy(dir, 'z-koffi.node', data)!)), data);
+    assert.deepEqual(readdirSync(dir), ['z-koffi.node']);
+  });
+
   it('refuses a directory others may write, or a symlink to one', () => {
     const open = join(root, 'c');
     mkdirSync(open);
