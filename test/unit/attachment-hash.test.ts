@@ -1,15 +1,17 @@
-/** Names derived from an attachment: stable, hex, distinct per containerID and per ifName. */
+/**
+ * Names derived from an attachment: the host veth's (found again by name by DEL, CHECK and GC) and
+ * a queued release's file. They are part of the state on every host: a different function would
+ * make GC delete the veths of pods created by an earlier version, so the values are pinned here.
+ */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { hostVethName } from '../../plugin/links.js';
 import { attachmentHash } from '../../shared/net/attachment-hash.js';
 
 describe('attachment names', () => {
-  it('are hex, long enough for every use, and the same every time', () => {
-    const h = attachmentHash('0123456789abcdef', 'eth0');
-    assert.match(h, /^[0-9a-f]{39}$/);
-    assert.equal(attachmentHash('0123456789abcdef', 'eth0'), h);
-    assert.match(hostVethName('0123456789abcdef', 'eth0'), /^veth[0-9a-f]{11}$/);
+  it('are sha256 of "containerID\\0ifName" in hex, the same in every version', () => {
+    assert.equal(attachmentHash('0123456789abcdef', 'eth0'), '95d930c5a66b2036a9ec16dc13c504ed7f547806f37744d78cfdbac51bbb9913');
+    assert.equal(hostVethName('0123456789abcdef', 'eth0'), 'veth95d930c5a66');
     assert.ok(hostVethName('x'.repeat(500), 'net1').length <= 15, 'a valid interface name');
   });
 
@@ -19,18 +21,5 @@ describe('attachment names', () => {
       attachmentHash('ab', 'ceth0'), attachmentHash('abce', 'th0'), attachmentHash('', 'abceth0'),
     ]);
     assert.equal(names.size, 6);
-  });
-
-  it('give 100,000 container IDs 100,000 distinct veth names (44 bits)', () => {
-    const seen = new Set<string>();
-    for (let i = 0; i < 100_000; i++) seen.add(hostVethName(i.toString(16).padStart(64, '0'), 'eth0'));
-    assert.equal(seen.size, 100_000);
-  });
-
-  it('spread sequential IDs over every hex digit of the veth name', () => {
-    for (let pos = 4; pos < 15; pos++) {
-      const digits = new Set(Array.from({ length: 2000 }, (_, i) => hostVethName(`pod-${i}`, 'eth0')[pos]));
-      assert.equal(digits.size, 16, `position ${pos}`);
-    }
   });
 });
