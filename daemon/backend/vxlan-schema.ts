@@ -1,4 +1,7 @@
-/** The JSON schema of the vxlan Backend object (flannel's fields), compiled at build time into shared/config/validators.js. */
+/**
+ * The JSON schema of the vxlan Backend object (flannel's fields), compiled at build time into
+ * shared/config/validators.js.
+ */
 export const vxlanConfigSchema = {
   type: 'object',
   properties: {

@@ -1,4 +1,7 @@
-/** The JSON schema of a lease value (flannel's field names), compiled at build time into shared/config/validators.js. */
+/**
+ * The JSON schema of a lease value (flannel's field names), compiled at build time into
+ * shared/config/validators.js.
+ */
 export const leaseAttrsSchema = {
   type: 'object',
   properties: {

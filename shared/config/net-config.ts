@@ -46,7 +46,6 @@ const KNOWN_FIELDS = new Set([
   'IPv6SubnetLen', 'IPv6SubnetMin', 'IPv6SubnetMax', 'Backend', 'EnableNFTables',
 ]);
 
-
 /** Compiled from netConfigSchema at build time (ajv standalone code, shared/config/validators.js). */
 const validateRaw = validateNetConfig as Validator<RawNetConfig>;
 

@@ -1,7 +1,8 @@
 /**
  * Types of the daemon's validators, generated at build time from the JSON schemas (ajv standalone
  * code, written to dist/shared/config/validators.js by scripts/build.mjs): the daemon never loads
- * ajv's compiler, which cost it ~10 MB of memory and ~50 ms of every start. Each user casts its
+ * ajv's compiler, which cost ~50 ms of every start (the meta-schema's compilation included) and
+ * stayed in memory. Each user casts its
  * validator to `Validator<its type>`.
  */
 import type { ErrorObject } from 'ajv';

@@ -13,8 +13,9 @@ export function isMac(text: unknown): text is string {
 
 /** The six bytes of a MAC; throws for anything that is not one. */
 export function macBytes(mac: string): Buffer {
-  if (!isMac(mac)) throw new Error(`"${mac}" is not a MAC address`);
-  return Buffer.from(mac.split(':').map((p) => parseInt(p, 16)));
+  const b = Buffer.alloc(6);
+  b.writeUIntBE(macNumber(mac), 0, 6);
+  return b;
 }
 
 /** The value of one hex digit's character code (already checked by isMac). */

@@ -2,6 +2,7 @@
  * Netlink message framing, pure: a builder for requests (header, fixed family header, attributes,
  * nested attributes) and readers for the kernel's answers. Layouts: linux/netlink.h.
  */
+import { macBytes } from '../net/mac.js';
 
 export const NLMSG_HDRLEN = 16;
 export const NLMSG_ERROR = 2;
@@ -14,7 +15,6 @@ export const NLM_F_REPLACE = 0x100;
 export const NLM_F_EXCL = 0x200;
 export const NLM_F_CREATE = 0x400;
 export const NLA_F_NESTED = 0x8000;
-import { macBytes } from '../net/mac.js';
 
 const align4 = (n: number): number => (n + 3) & ~3;
 

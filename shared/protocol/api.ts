@@ -1,6 +1,7 @@
 /**
  * The daemon's local API: HTTP/1.1 + JSON over a Unix socket (so `curl --unix-socket` works).
- * Both sides import these shapes; the daemon validates every request body (validators generated at build time).
+ * Both sides import these shapes; the daemon validates every request body (with validators
+ * generated at build time from these schemas).
  */
 
 /** Default socket path (twilld --socket, plugin "socket"). */

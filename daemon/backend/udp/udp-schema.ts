@@ -1,4 +1,7 @@
-/** The JSON schema of the udp Backend object, compiled at build time into shared/config/validators.js. */
+/**
+ * The JSON schema of the udp Backend object, compiled at build time into
+ * shared/config/validators.js.
+ */
 
 /** flannel's default udp port. */
 export const DEFAULT_UDP_PORT = 8285;
