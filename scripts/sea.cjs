@@ -3,7 +3,8 @@
 // the blob with postject. Offline: nothing is downloaded.
 // (@yao-pkg/pkg's sea() does the same two steps but runs `npx postject` from a temporary
 // directory, which cannot resolve a local postject offline, and hides the failure.)
-// Usage: node22 scripts/sea.cjs <bundle.cjs> <output> [<JSON of more sea-config fields: assets, execArgv>]
+// Usage: node22 scripts/sea.cjs <bundle.cjs> <output> [<JSON of more sea-config fields: assets,
+// execArgv; and `fullCodeCache: true`, see below>]
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -14,14 +15,28 @@ const SENTINEL_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 async function main() {
   const [bundle, output] = process.argv.slice(2, 4).map((p) => path.resolve(p));
-  const extra = JSON.parse(process.argv[4] || '{}');
+  const { fullCodeCache, ...extra } = JSON.parse(process.argv[4] || '{}');
+  const execArgv = extra.execArgv ?? [];
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'twill-sea-'));
   try {
+    let main = bundle;
+    if (fullCodeCache) {
+      // The executable's main becomes sea-entry.cjs, which runs the bundle with a code cache of all
+      // its functions (Node's own holds only the top-level code). Made and checked in fresh
+      // processes under the executable's flags: V8 accepts a cache only under the flags it was made with.
+      const entry = path.join(__dirname, 'sea-entry.cjs');
+      const cache = bundle.replace(/\.c?js$/, '') + '.cache';
+      const run = (fn) => execFileSync(process.execPath, [...execArgv, '-e', `require(${JSON.stringify(entry)}).${fn}(${JSON.stringify(bundle)}, ${JSON.stringify(cache)})`], { stdio: ['ignore', 'ignore', 'inherit'] });
+      run('makeCodeCache');
+      run('checkCodeCache');
+      extra.assets = { ...extra.assets, 'main.cjs': bundle, 'main.cache': cache };
+      main = entry;
+    }
     const blob = path.join(tmp, 'sea-prep.blob');
     const config = path.join(tmp, 'sea-config.json');
-    fs.writeFileSync(config, JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false, ...extra }));
+    fs.writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false, ...extra }));
     // The code cache is only accepted by a V8 with the same flags: make it under the executable's execArgv.
-    execFileSync(process.execPath, [...(extra.execArgv ?? []), '--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(process.execPath, [...execArgv, '--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
     const staged = path.join(tmp, 'exe');
     fs.copyFileSync(process.execPath, staged);
     await inject(staged, 'NODE_SEA_BLOB', fs.readFileSync(blob), { sentinelFuse: SENTINEL_FUSE });
