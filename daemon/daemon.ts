@@ -7,13 +7,14 @@ import { createServer, type Server } from 'node:http';
 import type { NetConfig } from '../shared/config/net-config.js';
 import { AppError, describeError, LeaseLostError } from '../shared/errors.js';
 import { cidrEquals, formatCidr, formatIp, gatewayOf } from '../shared/ip/cidr.js';
-import type { AllocateRequest, Attachment, GcRequest, LeaseInfo } from '../shared/protocol/api.js';
+import type { AllocateRequest, Attachment, GcRequest, LeaseInfo, LinkDeleteRequest } from '../shared/protocol/api.js';
 import { readPendingReleases } from '../shared/protocol/pending-release.js';
 import { ApiServer } from './api/api-server.js';
 import type { Backend, ExternalInterface } from './backend/backend.js';
 import { createBackend } from './backend/backends.js';
 import { findExternalInterface, type IfaceSelection } from './external-interface.js';
 import { AllocationStore } from './ipam/allocation-store.js';
+import { LinkDeleter } from './link-deleter.js';
 import type { Logger } from './logger.js';
 import { applyMasquerade, detectMasqMode, removeMasquerade, type MasqMode } from './masq/masquerade.js';
 import { notifyReady } from './notify.js';
@@ -60,6 +61,7 @@ export class Daemon {
   private mtu = 0;
   private masqMode: MasqMode | null = null;
   private api: ApiServer | null = null;
+  private links: LinkDeleter | null = null;
   private healthz: Server | null = null;
   private watcher: LeaseWatcher | null = null;
   private reconciler: Reconciler | null = null;
@@ -124,6 +126,7 @@ export class Daemon {
     }
     this.ipam = new AllocationStore(this.s.dataDir, lease.subnet);
     this.drainPendingReleases();
+    this.links = new LinkDeleter(this.log.child({ component: 'links' }));
     this.api = new ApiServer(this.s.socketPath, this.apiHandlers(), this.log.child({ component: 'api' }));
     await this.api.listen();
     if (this.s.healthzPort > 0) await this.listenHealthz();
@@ -167,6 +170,7 @@ export class Daemon {
         return { released };
       },
       allocations: () => this.ipam!.list(),
+      deleteLink: (r: LinkDeleteRequest) => this.links!.delete(r),
     };
   }
 
@@ -305,6 +309,7 @@ export class Daemon {
 
   private async stop(): Promise<void> {
     await this.api?.close().catch(() => undefined);
+    await this.links?.settle();
     if (this.healthz) await new Promise<void>((r) => this.healthz!.close(() => r()));
     if (this.s.cleanupOnExit) {
       if (this.masqMode) await removeMasquerade(this.masqMode).catch((e: Error) => this.log.warn({ err: e.message }, 'cannot remove masquerade rules'));

@@ -1,9 +1,12 @@
 /**
  * DEL: idempotent and best-effort. Deletes the host veth (its peer in the pod goes with it, even
- * when the pod's netns is already gone) and releases the address; if the daemon is down the release
- * is queued on disk for it. A missing netns, link or allocation is success.
+ * when the pod's netns is already gone; the daemon waits for the kernel to free it) and releases
+ * the address; if the daemon is down the veth is deleted here and the release is queued on disk for
+ * it. A missing netns, link or allocation is success.
  */
 import { DaemonUnavailableError } from '../shared/errors.js';
+import { netnsId } from '../shared/net/netns-id.js';
+import type { LinkDeleteResponse } from '../shared/protocol/api.js';
 import { queueRelease } from '../shared/protocol/pending-release.js';
 import { DaemonClient } from './daemon-client.js';
 import { netnsExists } from './netns.js';
@@ -13,12 +16,22 @@ export async function cmdDel(a: CmdArgs): Promise<void> {
   const conf = a.conf;
   const attachment = { containerID: a.containerID, ifName: a.ifName };
   // The interfaces and the address are independent: the release goes out first, and the daemon
-  // works on it while the kernel deletes the veth (~20 ms in a system call that blocks this thread).
-  const pending = new DaemonClient(conf.socket, 3000).start('POST', '/v1/ipam/release', attachment);
+  // works on it while the veth is deleted.
+  const client = new DaemonClient(conf.socket, 3000);
+  const pending = client.start('POST', '/v1/ipam/release', attachment);
   let linkError: unknown;
   try {
-    const { deleteLink, hostVethName } = await import('./links.js');
-    const hostGone = !deleteLink(hostVethName(a.containerID, a.ifName));
+    const { deleteHostLink, deleteLink, hostVethName } = await import('./links.js');
+    const name = hostVethName(a.containerID, a.ifName);
+    // The kernel takes ~20 ms to free a deleted link after unlisting it, in the deleting system
+    // call: the daemon waits for that, this process only for the unlisting (api.ts).
+    const hostGone = !deleteHostLink(name, (index) => {
+      try {
+        return client.call<LinkDeleteResponse>('POST', '/v1/links/delete', { index, name, netns: netnsId() }).deleting;
+      } catch {
+        return false; // no daemon, or one without this endpoint: deleted here
+      }
+    });
     if (hostGone && a.netns && netnsExists(a.netns)) deleteLink(a.ifName, a.netns);
   } catch (e) {
     linkError = e;

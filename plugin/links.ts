@@ -9,7 +9,7 @@ import { KernelError, LinkNotFoundError } from '../shared/errors.js';
 import { type Cidr, containsCidr, formatIp, parseCidr, parseIp } from '../shared/ip/cidr.js';
 import { sysError } from '../shared/native/libc.js';
 import {
-  addrRequest, addRoute, type AddrInfo, delLinkByName, dumpAddrs, dumpLinks, dumpRoutes, getLinkByName, IFF_PROMISC, IFF_UP, type LinkInfo,
+  addrRequest, addRoute, type AddrInfo, delLink, dumpAddrs, dumpLinks, dumpRoutes, getLink, IFF_PROMISC, IFF_UP, type LinkInfo,
   newBridge, newVeth, parseAddr, parseLink, parseRoute, RT_TABLE_MAIN, type RouteInfo, setFlags, setHairpin, setMtu,
 } from '../shared/netlink/link-messages.js';
 import { type NlAnswer, RtNetlink } from '../shared/netlink/rtnetlink.js';
@@ -60,7 +60,7 @@ function withSocket<T>(netns: string | undefined, f: (nl: RtNetlink) => T): T {
 }
 
 function lookup(nl: RtNetlink, name: string, withAddrs: boolean): Link | null {
-  const [link, addrs] = nl.transact(withAddrs ? [getLinkByName(name), dumpAddrs()] : [getLinkByName(name)]);
+  const [link, addrs] = nl.transact(withAddrs ? [getLink(name), dumpAddrs()] : [getLink(name)]);
   if (link!.errno === ENODEV) return null;
   if (link!.errno) throw refusal(`reading link ${name}`, link!.errno);
   const info = parseLink(link!.messages[0]!.payload);
@@ -144,11 +144,35 @@ export function configurePod(netns: string, ifName: string, address: string, rou
 /** Deletes a link (in `netns` when given); absent is fine. Returns whether it existed. */
 export function deleteLink(name: string, netns?: string): boolean {
   return withSocket(netns, (nl) => {
-    const [a] = nl.transact([delLinkByName(name)]);
+    const [a] = nl.transact([delLink(name)]);
     if (a!.errno === ENODEV) return false;
     if (a!.errno) throw refusal(`deleting ${name}`, a!.errno);
     return true;
   });
+}
+
+/** How long DEL waits for a link the daemon is deleting to be unlisted before deleting it here. */
+export const HANDED_OFF_WAIT_MS = 2000;
+
+/**
+ * Deletes link `name` of this (the host's) namespace, with the kernel's wait for freeing it left to
+ * `handOff` (the daemon; false when it does not take the link): returns once the kernel has
+ * unlisted the link, as a deletion here would. Deleted here when not handed off or not gone in
+ * time. Returns whether it existed.
+ */
+export function deleteHostLink(name: string, handOff: (index: number) => boolean): boolean {
+  // Subscribed before the lookup: the notification cannot come before the watch.
+  const events = new RtNetlink({ linkEvents: true });
+  try {
+    const link = lookup(sock(), name, false);
+    if (!link) return false;
+    if (handOff(link.index) && events.waitLinkGone(link.index, HANDED_OFF_WAIT_MS)) return true;
+    const [a] = sock().transact([delLink(link.index)]);
+    if (a!.errno && a!.errno !== ENODEV) throw refusal(`deleting ${name}`, a!.errno);
+    return true;
+  } finally {
+    events.close();
+  }
 }
 
 /** Turns on IPv4 forwarding in the current (host) namespace. */

@@ -2,8 +2,9 @@
  * Checks a CNI_NETNS path before use, as the reference ns.GetNS/IsNSorErr do: it must exist and be
  * a network namespace (nsfs), or a /proc/<pid>/ns/net link (procfs).
  */
-import { lstatSync, readlinkSync, statSync, statfsSync } from 'node:fs';
+import { lstatSync, readlinkSync, statfsSync } from 'node:fs';
 import { NsPathNotExistError, NsPathNotNetnsError } from '../shared/errors.js';
+import { netnsId } from '../shared/net/netns-id.js';
 
 const NSFS_MAGIC = 0x6e736673;
 const PROCFS_MAGIC = 0x9fa0;
@@ -28,9 +29,7 @@ export function assertNetns(path: string): void {
 /** True when `path` is the network namespace this process runs in (the host's). */
 export function isOwnNetns(path: string): boolean {
   try {
-    const a = statSync(path);
-    const b = statSync('/proc/self/ns/net');
-    return a.ino === b.ino && a.dev === b.dev;
+    return netnsId(path) === netnsId();
   } catch {
     return false;
   }

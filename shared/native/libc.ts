@@ -13,7 +13,17 @@ type Fn<A extends unknown[]> = (...args: A) => number;
 
 export const read = libc.func('long read(int fd, void *buf, unsigned long count)') as Fn<[number, Buffer, number]>;
 export const write = libc.func('long write(int fd, const void *buf, unsigned long count)') as Fn<[number, Buffer, number]>;
-export const send = libc.func('long send(int fd, const void *buf, unsigned long len, int flags)') as Fn<[number, Buffer, number, number]>;
+const sendFn = libc.func('long send(int fd, const void *buf, unsigned long len, int flags)');
+export const send = sendFn as Fn<[number, Buffer, number, number]>;
+/**
+ * send(2) from a thread of Node's pool (koffi's async call): for a system call that blocks long
+ * while nothing else must wait for it. Resolves to its result (negative: it failed).
+ */
+export function sendOffThread(fd: number, buf: Buffer, len: number, flags: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    sendFn.async(fd, buf, len, flags, (err: unknown, n: number) => (err ? reject(err) : resolve(n)));
+  });
+}
 export const recv = libc.func('long recv(int fd, void *buf, unsigned long len, int flags)') as Fn<[number, Buffer, number, number]>;
 export const sendto = libc.func('long sendto(int fd, const void *buf, unsigned long len, int flags, const void *addr, uint32_t addrlen)') as Fn<
   [number, Buffer, number, number, Buffer, number]>;

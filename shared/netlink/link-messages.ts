@@ -53,19 +53,17 @@ function ifinfo(h: Buffer, index: number, flags = 0, change = 0): void {
   h.writeUInt32LE(change >>> 0, 12);
 }
 
-/** A request about an existing link, named by ifindex or by name. */
-function existing(link: number | string): NlRequest {
-  const r = new NlRequest(RTM_NEWLINK, CHANGE, IFINFOMSG);
+/** A request about an existing link (a change unless `type` says otherwise), named by ifindex or by name. */
+function existing(link: number | string, type = RTM_NEWLINK): NlRequest {
+  const r = new NlRequest(type, CHANGE, IFINFOMSG);
   ifinfo(r.header, typeof link === 'number' ? link : 0);
   if (typeof link === 'string') r.str(IFLA_IFNAME, link);
   return r;
 }
 
-/** One link by name (answered by a link message, or ENODEV). */
-export function getLinkByName(name: string): Buffer {
-  const r = new NlRequest(RTM_GETLINK, CHANGE, IFINFOMSG);
-  ifinfo(r.header, 0);
-  return r.str(IFLA_IFNAME, name).done();
+/** One link by ifindex or name (answered by a link message, or ENODEV). */
+export function getLink(link: number | string): Buffer {
+  return existing(link, RTM_GETLINK).done();
 }
 
 /** Every link (a dump). */
@@ -150,11 +148,9 @@ export function setMtu(link: number | string, mtu: number): Buffer {
   return existing(link).u32(IFLA_MTU, mtu).done();
 }
 
-/** Deletes a link by name (ENODEV when there is none). */
-export function delLinkByName(name: string): Buffer {
-  const r = new NlRequest(RTM_DELLINK, CHANGE, IFINFOMSG);
-  ifinfo(r.header, 0);
-  return r.str(IFLA_IFNAME, name).done();
+/** Deletes a link by ifindex or name (ENODEV when there is none). */
+export function delLink(link: number | string): Buffer {
+  return existing(link, RTM_DELLINK).done();
 }
 
 /** Adds (`replace`: or replaces) or deletes an IPv4 address on a link. */

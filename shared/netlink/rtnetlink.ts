@@ -6,7 +6,12 @@
  * entering its namespace just for the socket(2) call (`inNetns`).
  */
 import { closeSync, openSync } from 'node:fs';
-import { bind, close, CLONE_NEWNET, EAGAIN, errno, ifNameToIndex, recv, send, setIntOption, setns, setTimeouts, SOCK_CLOEXEC, SOL_SOCKET, socket, sysError } from '../native/libc.js';
+import { KernelError } from '../errors.js';
+import {
+  bind, close, CLONE_NEWNET, EAGAIN, EINTR, errno, ifNameToIndex, recv, send, sendOffThread, setIntOption, setns, setTimeouts, SOCK_CLOEXEC,
+  SOL_SOCKET, socket, sysError,
+} from '../native/libc.js';
+import { RTM_DELLINK } from './link-messages.js';
 import { NLMSG_DONE, NLMSG_ERROR, type NlMessage, splitMessages } from './nl-message.js';
 import { encodeChange, ENODEV, MAX_REQUEST_BYTES, type NetlinkChange } from './rtnl-messages.js';
 
@@ -16,6 +21,8 @@ const NETLINK_ROUTE = 0;
 const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;
 const SO_RCVBUFFORCE = 33;
+const RTMGRP_LINK = 1;
+const AF_UNSPEC = 0;
 
 /** Requests per send: their acknowledgements must fit the receive buffer. */
 const CHUNK = 256;
@@ -39,14 +46,14 @@ export class RtNetlink {
   private out: Buffer | null = null;
 
   /** An rtnetlink socket in the network namespace at `path` (a CNI_NETNS-style path). */
-  static inNetns(path: string): RtNetlink {
+  static inNetns(path: string, o: { linkEvents?: boolean } = {}): RtNetlink {
     const own = openSync('/proc/thread-self/ns/net', 'r');
     let target = -1;
     try {
       target = openSync(path, 'r');
       if (setns(target, CLONE_NEWNET) < 0) throw sysError(`cannot enter the network namespace ${path}`);
       try {
-        return new RtNetlink(); // a socket stays in the namespace it was made in
+        return new RtNetlink(o); // a socket stays in the namespace it was made in
       } finally {
         // Nothing else runs on this thread in between (all synchronous), and it must not stay there.
         if (setns(own, CLONE_NEWNET) < 0) {
@@ -60,11 +67,16 @@ export class RtNetlink {
     }
   }
 
-  constructor() {
+  /**
+   * `linkEvents`: the socket also receives the kernel's notifications of links appearing, changing
+   * and going in its namespace (for `waitLinkGone`).
+   */
+  constructor(o: { linkEvents?: boolean } = {}) {
     const fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
     if (fd < 0) throw sysError('cannot open an rtnetlink socket');
-    const addr = Buffer.alloc(12);
+    const addr = Buffer.alloc(12); // struct sockaddr_nl
     addr.writeUInt16LE(AF_NETLINK, 0);
+    if (o.linkEvents) addr.writeUInt32LE(RTMGRP_LINK, 8);
     if (bind(fd, addr, addr.length) < 0) {
       const e = errno();
       close(fd);
@@ -142,6 +154,41 @@ export class RtNetlink {
       }
     }
     return answers;
+  }
+
+  /**
+   * Sends one request from a thread of Node's pool and resolves to its errno (0: done), for a
+   * request whose system call blocks long (a link's deletion returns only once the kernel has
+   * freed the device). Nothing else may use this socket meanwhile.
+   */
+  async requestOffThread(request: Buffer): Promise<number> {
+    const seq = this.seq++;
+    request.writeUInt32LE(seq >>> 0, 8);
+    const n = await sendOffThread(this.fd, request, request.length, 0);
+    if (n < 0) throw new KernelError('rtnetlink send failed');
+    // The kernel acknowledges within the same system call: the answer is already queued.
+    for (;;) for (const m of this.receive()) if (m.seq === seq && m.type === NLMSG_ERROR) return errnoOf(m);
+  }
+
+  /**
+   * For a socket made with `linkEvents`, subscribed before the link could go: waits until the
+   * kernel announces that link `index` is gone (RTM_DELLINK), at most `ms`. False when no such
+   * notification came in time, or some were lost (the socket's buffer overflowed).
+   */
+  waitLinkGone(index: number, ms: number): boolean {
+    const deadline = performance.now() + ms;
+    for (;;) {
+      const left = Math.ceil(deadline - performance.now());
+      if (left <= 0) return false;
+      setTimeouts(this.fd, left, 'receive');
+      const n = recv(this.fd, this.buf, this.buf.length, 0);
+      if (n < 0 && errno() === EINTR) continue;
+      if (n < 0) return false; // EAGAIN: time is up; ENOBUFS: notifications were lost
+      for (const m of splitMessages(this.buf.subarray(0, n))) {
+        // The link's own RTM_DELLINK (family AF_UNSPEC), not its bridge port's (AF_BRIDGE), sent just before.
+        if (m.type === RTM_DELLINK && m.payload.length >= 8 && m.payload[0] === AF_UNSPEC && m.payload.readInt32LE(4) === index) return true;
+      }
+    }
   }
 
   private send(b: Buffer): void {

@@ -4,7 +4,7 @@
  * chaining with the reference portmap plugin.
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { createNetns, canUseNetns, deleteNetns, ipIn, netnsPath, sh } from '../helpers/netns.js';
 import { REF_PLUGINS } from '../helpers/paths.js';
@@ -13,6 +13,13 @@ import { Lab, type LabHost, type LabPod } from '../lab/lab.js';
 
 const skip = canUseNetns() ? false : 'needs root and network namespaces';
 const VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'];
+
+async function waitFor<T>(f: () => T | undefined, ms = 3000): Promise<T | undefined> {
+  for (const deadline = Date.now() + ms; ; await new Promise((r) => setTimeout(r, 20))) {
+    const v = f();
+    if (v !== undefined || Date.now() > deadline) return v;
+  }
+}
 
 function vethsOn(h: LabHost): string[] {
   return ipIn(h.ns, '-o', 'link', 'show', 'type', 'veth').split('\n').filter(Boolean).map((l) => l.split(': ')[1]!.split('@')[0]!);
@@ -110,6 +117,55 @@ describe('twill plugin against a running twilld', { skip }, () => {
     const allocs = await lab.api<Array<{ containerID: string }>>(h, '/v1/ipam/allocations');
     for (const p of [p1, p2, p3]) assert.ok(!allocs.some((a) => a.containerID === p.containerID));
     for (const p of [p1, p2, p3]) lab.pods.splice(lab.pods.indexOf(p), 1), deleteNetns(p.ns);
+  });
+
+  it('DEL leaves the freeing of the host veth to the daemon and returns with both ends gone', async () => {
+    const pod = await lab.addPod(h);
+    const veth = ((pod.result['interfaces'] as Array<{ name: string }>)[1]!).name;
+    const mark = readFileSync(h.log, 'utf8').length;
+    const del = await lab.plugin(h, 'DEL', lab.pluginConf(h), { containerID: pod.containerID, netns: netnsPath(pod.ns), ifName: 'eth0' });
+    assert.equal(del.code, 0, del.stderr);
+    // Checked before anything else runs: DEL returns only once the kernel has unlisted the pair.
+    assert.ok(!vethsOn(h).includes(veth), 'host veth gone');
+    assert.equal(ipIn(pod.ns, '-o', 'link', 'show').split('\n').filter(Boolean).length, 1, 'only lo left in the pod');
+    const deleted = await waitFor(() => readFileSync(h.log, 'utf8').slice(mark).split('\n').find((l) => /"msg":"link deleted"/.test(l) && l.includes(`"link":"${veth}"`)));
+    assert.ok(deleted, 'the daemon deleted the veth');
+    lab.pods.splice(lab.pods.indexOf(pod), 1);
+    deleteNetns(pod.ns);
+  });
+
+  it('DEL in another network namespace than the daemon\'s deletes the veth itself', async () => {
+    // A second "host" sharing h's daemon socket: the index of a link there means nothing to the daemon.
+    const other = createNetns(`tw-${lab.id}-oh`);
+    const pod = createNetns(`tw-${lab.id}-op`);
+    try {
+      const run = (command: string) => runPlugin({ hostNs: other, env: cniEnv(command, { containerID: `other-${lab.id}`, netns: netnsPath(pod), ifName: 'eth0' }), stdin: JSON.stringify(lab.pluginConf(h)) });
+      const add = await run('ADD');
+      assert.equal(add.code, 0, add.stderr);
+      const veth = ((add.json?.['interfaces'] as Array<{ name: string }>)[1]!).name;
+      const mark = readFileSync(h.log, 'utf8').length;
+      const del = await run('DEL');
+      assert.equal(del.code, 0, del.stderr);
+      assert.ok(ipIn(other, '-o', 'link', 'show', 'type', 'veth').includes(veth) === false, 'veth gone');
+      assert.equal(ipIn(pod, '-o', 'link', 'show').split('\n').filter(Boolean).length, 1, 'only lo left in the pod');
+      assert.match(readFileSync(h.log, 'utf8').slice(mark), /link deletion refused: the caller is in another network namespace/);
+    } finally {
+      deleteNetns(pod);
+      deleteNetns(other);
+    }
+  });
+
+  it('the daemon refuses to delete a link by a stale index or name, and checks the request', () => {
+    const index = Number(ipIn(h.ns, '-o', 'link', 'show', 'dev', 'lo').split(':')[0]);
+    const post = (body: string) => sh('ip', ['netns', 'exec', h.ns, 'curl', '-s', '-w', ' %{http_code}', '--unix-socket', h.socket,
+      '-H', 'content-type: application/json', '--data-binary', body, 'http://twilld/v1/links/delete']);
+    const netns = sh('stat', ['-L', '-c', '%d:%i', netnsPath(h.ns)]).trim();
+    assert.equal(post(JSON.stringify({ index, name: 'eth0', netns })), '{"deleting":false} 200', 'index of lo, another name');
+    assert.equal(post(JSON.stringify({ index: 999999, name: 'lo', netns })), '{"deleting":false} 200', 'no such index');
+    assert.match(ipIn(h.ns, '-o', 'link', 'show', 'dev', 'lo'), /lo/);
+    const bad = post(JSON.stringify({ index: 0, name: 'lo', netns }));
+    assert.match(bad, / 400$/);
+    assert.match(bad, /index must be >= 1/);
   });
 
   it('GC releases addresses and removes veths of attachments not listed as valid', async () => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseCidr, parseIp } from '../../shared/ip/cidr.js';
 import {
-  addrRequest, addRoute, delLinkByName, dumpAddrs, getLinkByName, IFF_UP, newVeth, parseAddr, parseLink, parseRoute, RTM_DELLINK, RTM_GETLINK,
+  addrRequest, addRoute, delLink, dumpAddrs, getLink, IFF_UP, newVeth, parseAddr, parseLink, parseRoute, RTM_DELLINK, RTM_GETLINK,
   RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE, setFlags, setHairpin,
 } from '../../shared/netlink/link-messages.js';
 import { attrString, NLA_F_NESTED, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NlRequest, parseAttrs, splitMessages } from '../../shared/netlink/nl-message.js';
@@ -55,7 +55,7 @@ describe('NlRequest', () => {
   });
 
   it('splits a datagram into messages and stops at a truncated one', () => {
-    const one = getLinkByName('eth0');
+    const one = getLink('eth0');
     const two = dumpAddrs();
     const datagram = Buffer.concat([one, two, Buffer.from([200, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2])]);
     const ms = splitMessages(datagram);
@@ -94,9 +94,13 @@ describe('link, address and route requests', () => {
     const hp = parseAttrs(attrs(setHairpin('veth1', true), 16).get(18)!);
     assert.equal(attrString(hp.get(4)), 'bridge');
     assert.deepEqual([...parseAttrs(hp.get(5)!).get(4)!], [1]);
-    const del = delLinkByName('veth1');
+    const del = delLink('veth1');
     assert.equal(header(del).type, RTM_DELLINK);
     assert.equal(attrString(attrs(del, 16).get(3)), 'veth1');
+    const byIndex = delLink(12);
+    assert.deepEqual([header(byIndex).type, byIndex.readInt32LE(20), byIndex.length], [RTM_DELLINK, 12, 32], 'by index: no name attribute');
+    const get = getLink(7);
+    assert.deepEqual([header(get).type, get.readInt32LE(20), get.length], [RTM_GETLINK, 7, 32]);
   });
 
   it('adds an IPv4 address exclusively, replaces one, deletes one', () => {

@@ -1,0 +1,62 @@
+/**
+ * Deletes the host veths of pods for the plugin's DEL (POST /v1/links/delete). The kernel unlists a
+ * link at once but returns from the deleting system call only once the device is freed, an RCU
+ * grace period later (~20 ms here): this daemon waits for that on a thread of Node's pool, and
+ * the plugin only until the link is unlisted (see shared/protocol/api.ts).
+ */
+import { describeError } from '../shared/errors.js';
+import { netnsId } from '../shared/net/netns-id.js';
+import { delLink, getLink, parseLink } from '../shared/netlink/link-messages.js';
+import { RtNetlink } from '../shared/netlink/rtnetlink.js';
+import { ENODEV } from '../shared/netlink/rtnl-messages.js';
+import type { LinkDeleteRequest, LinkDeleteResponse } from '../shared/protocol/api.js';
+import type { Logger } from './logger.js';
+
+export class LinkDeleter {
+  private readonly netns = netnsId();
+  /** Deletions under way, for `settle`. */
+  private readonly running = new Set<Promise<void>>();
+
+  constructor(private readonly log: Logger) {}
+
+  /**
+   * Starts deleting link `r.index` when it is in this namespace and named `r.name`; answers at once.
+   * `deleting: false` means the caller must delete it (or that it is gone).
+   */
+  delete(r: LinkDeleteRequest): LinkDeleteResponse {
+    if (r.netns !== this.netns) {
+      this.log.warn({ link: r.name, callerNetns: r.netns, netns: this.netns }, 'link deletion refused: the caller is in another network namespace');
+      return { deleting: false };
+    }
+    const nl = new RtNetlink();
+    try {
+      const [found] = nl.transact([getLink(r.index)]);
+      if (found!.errno || parseLink(found!.messages[0]!.payload).name !== r.name) {
+        nl.close();
+        return { deleting: false };
+      }
+    } catch (e) {
+      nl.close();
+      throw e;
+    }
+    const started = performance.now();
+    const done: Promise<void> = nl.requestOffThread(delLink(r.index)).then(
+      (errno) => {
+        const ms = Math.round(performance.now() - started);
+        if (errno === 0 || errno === ENODEV) this.log.info({ link: r.name, index: r.index, ms }, 'link deleted');
+        else this.log.warn({ link: r.name, index: r.index, errno }, 'link deletion failed');
+      },
+      (e: unknown) => this.log.warn({ link: r.name, index: r.index, err: describeError(e) }, 'link deletion failed'),
+    ).finally(() => {
+      nl.close();
+      this.running.delete(done);
+    });
+    this.running.add(done);
+    return { deleting: true };
+  }
+
+  /** Resolves once every deletion started has ended (for a clean stop). */
+  async settle(): Promise<void> {
+    await Promise.all([...this.running]);
+  }
+}

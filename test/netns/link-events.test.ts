@@ -1,0 +1,64 @@
+/**
+ * RtNetlink.waitLinkGone, what DEL waits on while the daemon deletes a host veth: true once the
+ * kernel announces that very link gone (not another link, not the bridge-port notification that
+ * comes first), false when nothing comes in time. In a test network namespace.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { RtNetlink } from '../../shared/netlink/rtnetlink.js';
+import { canUseNetns, createNetns, deleteNetns, ipIn, netnsPath, uniqueId } from '../helpers/netns.js';
+
+const skip = canUseNetns() ? false : 'needs root and network namespaces';
+
+function indexOf(ns: string, dev: string): number {
+  return Number(ipIn(ns, '-o', 'link', 'show', 'dev', dev).split(':')[0]);
+}
+
+/** `ip -n ns link del dev` after `ms`, in a child process (waitLinkGone blocks this thread). */
+function deleteLater(ns: string, dev: string, ms: number) {
+  const child = spawn('sh', ['-c', `sleep ${ms / 1000}; ip -n ${ns} link del ${dev}`], { stdio: 'ignore' });
+  return new Promise<number | null>((r) => child.on('close', r));
+}
+
+describe('waiting for a link to go', { skip }, () => {
+  let ns: string;
+  before(() => {
+    ns = createNetns(`tw-${uniqueId()}-le`);
+    ipIn(ns, 'link', 'add', 'twbr0', 'type', 'bridge');
+  });
+  after(() => deleteNetns(ns));
+
+  it('returns true once that link is deleted (a bridge port too), and it is unlisted by then', async () => {
+    ipIn(ns, 'link', 'add', 'twd0', 'type', 'veth', 'peer', 'name', 'twd0p');
+    ipIn(ns, 'link', 'set', 'twd0', 'master', 'twbr0');
+    ipIn(ns, 'link', 'set', 'twd0', 'up');
+    const events = RtNetlink.inNetns(netnsPath(ns), { linkEvents: true });
+    try {
+      const index = indexOf(ns, 'twd0');
+      const deleted = deleteLater(ns, 'twd0', 100);
+      assert.equal(events.waitLinkGone(index, 5000), true);
+      assert.doesNotMatch(ipIn(ns, '-o', 'link', 'show'), /twd0/, 'unlisted when the wait ends');
+      assert.equal(await deleted, 0);
+    } finally {
+      events.close();
+    }
+  });
+
+  it('returns false when the link stays, or when another link goes', async () => {
+    ipIn(ns, 'link', 'add', 'twd1', 'type', 'veth', 'peer', 'name', 'twd1p');
+    ipIn(ns, 'link', 'add', 'twd2', 'type', 'veth', 'peer', 'name', 'twd2p');
+    const events = RtNetlink.inNetns(netnsPath(ns), { linkEvents: true });
+    try {
+      const start = performance.now();
+      assert.equal(events.waitLinkGone(indexOf(ns, 'twd1'), 150), false);
+      assert.ok(performance.now() - start >= 140, 'waited the time given');
+      const other = deleteLater(ns, 'twd2', 20);
+      assert.equal(events.waitLinkGone(indexOf(ns, 'twd1'), 500), false);
+      assert.equal(await other, 0);
+      assert.match(ipIn(ns, '-o', 'link', 'show'), /twd1/);
+    } finally {
+      events.close();
+    }
+  });
+});
