@@ -8,17 +8,18 @@ import { DaemonUnavailableError } from '../shared/errors.js';
 import { netnsId } from '../shared/net/netns-id.js';
 import type { LinkDeleteResponse } from '../shared/protocol/api.js';
 import { queueRelease } from '../shared/protocol/pending-release.js';
-import { DaemonClient } from './daemon-client.js';
+import { DaemonClient, type PendingCall } from './daemon-client.js';
 import { netnsExists } from './netns.js';
 import type { CmdArgs } from './skel.js';
 
 export async function cmdDel(a: CmdArgs): Promise<void> {
   const conf = a.conf;
   const attachment = { containerID: a.containerID, ifName: a.ifName };
-  // The interfaces and the address are independent: the release goes out first, and the daemon
-  // works on it while the veth is deleted.
   const client = new DaemonClient(conf.socket, 3000);
-  const pending = client.start('POST', '/v1/ipam/release', attachment);
+  // The interfaces and the address are independent: the daemon releases the address while the
+  // veth goes, and answers the hand-off of the veth (on this DEL's path) before the release.
+  let release: PendingCall<unknown> | undefined;
+  const startRelease = () => (release ??= client.start('POST', '/v1/ipam/release', attachment));
   let linkError: unknown;
   try {
     const { deleteHostLink, deleteLink, hostVethName } = await import('./links.js');
@@ -26,8 +27,10 @@ export async function cmdDel(a: CmdArgs): Promise<void> {
     // The kernel takes ~20 ms to free a deleted link after unlisting it, in the deleting system
     // call: the daemon waits for that, this process only for the unlisting (api.ts).
     const hostGone = !deleteHostLink(name, (index) => {
+      const handOff = client.start<LinkDeleteResponse>('POST', '/v1/links/delete', { index, name, netns: netnsId() });
+      startRelease();
       try {
-        return client.call<LinkDeleteResponse>('POST', '/v1/links/delete', { index, name, netns: netnsId() }).deleting;
+        return handOff.answer().deleting;
       } catch {
         return false; // no daemon, or one without this endpoint: deleted here
       }
@@ -36,6 +39,7 @@ export async function cmdDel(a: CmdArgs): Promise<void> {
   } catch (e) {
     linkError = e;
   }
+  const pending = startRelease();
   try {
     pending.answer();
   } catch (e) {
