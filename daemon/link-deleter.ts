@@ -20,8 +20,8 @@ export class LinkDeleter {
   constructor(private readonly log: Logger) {}
 
   /**
-   * Starts deleting link `r.index` when it is in this namespace and named `r.name`; answers at once.
-   * `deleting: false` means the caller must delete it (or that it is gone).
+   * Starts deleting link `r.name` when the caller is in this namespace and it is a veth; answers
+   * at once. `deleting: false` means the caller must delete it (or that it is gone).
    */
   delete(r: LinkDeleteRequest): LinkDeleteResponse {
     if (r.netns !== this.netns) {
@@ -29,30 +29,34 @@ export class LinkDeleter {
       return { deleting: false };
     }
     const nl = new RtNetlink();
+    let index: number;
     try {
-      const [found] = nl.transact([getLink(r.index)]);
-      if (found!.errno || parseLink(found!.messages[0]!.payload).name !== r.name) {
+      const [found] = nl.transact([getLink(r.name)]);
+      const link = found!.errno ? null : parseLink(found!.messages[0]!.payload);
+      // Pods' host sides only: never the bridge, the VXLAN device or the host's own interfaces.
+      if (link?.kind !== 'veth') {
         nl.close();
         return { deleting: false };
       }
+      index = link.index;
     } catch (e) {
       nl.close();
       throw e;
     }
     const started = performance.now();
-    const done: Promise<void> = nl.requestOffThread(delLink(r.index)).then(
+    const done: Promise<void> = nl.requestOffThread(delLink(index)).then(
       (errno) => {
         const ms = Math.round(performance.now() - started);
-        if (errno === 0 || errno === ENODEV) this.log.info({ link: r.name, index: r.index, ms }, 'link deleted');
-        else this.log.warn({ link: r.name, index: r.index, errno }, 'link deletion failed');
+        if (errno === 0 || errno === ENODEV) this.log.info({ link: r.name, index, ms }, 'link deleted');
+        else this.log.warn({ link: r.name, index, errno }, 'link deletion failed');
       },
-      (e: unknown) => this.log.warn({ link: r.name, index: r.index, err: describeError(e) }, 'link deletion failed'),
+      (e: unknown) => this.log.warn({ link: r.name, index, err: describeError(e) }, 'link deletion failed'),
     ).finally(() => {
       nl.close();
       this.running.delete(done);
     });
     this.running.add(done);
-    return { deleting: true };
+    return { deleting: true, index };
   }
 
   /** Resolves once every deletion started has ended (for a clean stop). */

@@ -26,13 +26,14 @@ export async function cmdDel(a: CmdArgs): Promise<void> {
     const name = hostVethName(a.containerID, a.ifName);
     // The kernel takes ~20 ms to free a deleted link after unlisting it, in the deleting system
     // call: the daemon waits for that, this process only for the unlisting (api.ts).
-    const hostGone = !deleteHostLink(name, (index) => {
-      const handOff = client.start<LinkDeleteResponse>('POST', '/v1/links/delete', { index, name, netns: netnsId() });
+    const hostGone = !deleteHostLink(name, () => {
+      const handOff = client.start<LinkDeleteResponse>('POST', '/v1/links/delete', { name, netns: netnsId() });
       startRelease();
       try {
-        return handOff.answer().deleting;
+        const r = handOff.answer();
+        return r.deleting ? r.index : null;
       } catch {
-        return false; // no daemon, or one without this endpoint: deleted here
+        return null; // no daemon, or one without this endpoint: deleted here
       }
     });
     if (hostGone && a.netns && netnsExists(a.netns)) deleteLink(a.ifName, a.netns);

@@ -156,19 +156,17 @@ export const HANDED_OFF_WAIT_MS = 2000;
 
 /**
  * Deletes link `name` of this (the host's) namespace, with the kernel's wait for freeing it left to
- * `handOff` (the daemon; false when it does not take the link): returns once the kernel has
- * unlisted the link, as a deletion here would. Deleted here when not handed off or not gone in
- * time. Returns whether it existed.
+ * `handOff` (the daemon: the index of the link it is deleting, or null when it does not take it):
+ * returns once the kernel has unlisted the link, as a deletion here would. Deleted here when not
+ * handed off or not gone in time. Returns whether it existed.
  */
-export function deleteHostLink(name: string, handOff: (index: number) => boolean): boolean {
-  // Subscribed before the lookup: the notification cannot come before the watch.
+export function deleteHostLink(name: string, handOff: () => number | null): boolean {
+  // Subscribed before the hand-off: the notification cannot come before the watch.
   const events = new RtNetlink({ linkEvents: true });
   try {
-    const link = lookup(sock(), name, false);
-    if (!link) return false;
-    if (handOff(link.index) && events.waitLinkGone(link.index, HANDED_OFF_WAIT_MS)) return true;
-    const [a] = sock().transact([delLink(link.index)]);
-    if (a!.errno && a!.errno !== ENODEV) throw refusal(`deleting ${name}`, a!.errno);
+    const index = handOff();
+    if (index === null) return deleteLink(name);
+    if (!events.waitLinkGone(index, HANDED_OFF_WAIT_MS)) deleteLink(name);
     return true;
   } finally {
     events.close();

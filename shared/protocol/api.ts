@@ -53,19 +53,16 @@ export interface GcResponse {
  * unlists a link at once (RTM_DELLINK is sent; its name and index are free, its addresses, routes
  * and bridge port gone) but returns from the system call only once the device is freed, an RCU
  * grace period later (~20 ms, paid by every `ip link del`). The daemon's thread pool waits for that
- * and the plugin, a process the runtime waits for, only for the notification. `netns` is the
- * caller's network namespace ("<dev>:<inode>" of /proc/self/ns/net): an index names a link only
- * in its own namespace, so the daemon refuses (`deleting: false`) any other, and a link whose
- * name is not `name`; the plugin then deletes the link itself.
+ * and the plugin, a process the runtime waits for, only for the notification of link `index`.
+ * `netns` is the caller's network namespace ("<dev>:<inode>" of /proc/self/ns/net): the daemon
+ * deletes only veths of its own (`deleting: false` otherwise, or when there is no such link; the
+ * plugin then deletes it itself).
  */
 export interface LinkDeleteRequest {
-  index: number;
   name: string;
   netns: string;
 }
-export interface LinkDeleteResponse {
-  deleting: boolean;
-}
+export type LinkDeleteResponse = { deleting: true; index: number } | { deleting: false };
 
 /** GET /v1/ipam/allocations */
 export interface AllocationEntry extends Attachment {
@@ -111,10 +108,9 @@ export const gcSchema = {
 export const linkDeleteSchema = {
   type: 'object',
   properties: {
-    index: { type: 'integer', minimum: 1, maximum: 2147483647 },
     name: { type: 'string', minLength: 1, maxLength: 15 },
     netns: { type: 'string', pattern: '^[0-9]+:[0-9]+$', maxLength: 64 },
   },
-  required: ['index', 'name', 'netns'],
+  required: ['name', 'netns'],
   additionalProperties: false,
 } as const;
