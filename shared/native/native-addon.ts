@@ -13,14 +13,14 @@
  * The bundler makes `koffi` this loader's result (scripts/bundle.mjs).
  */
 import { closeSync, constants, fstatSync, mkdirSync, openSync, renameSync, type Stats, unlinkSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { getRawAsset } from 'node:sea';
 
 const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY;
 
 function candidateDirs(): string[] {
-  const dirs = [process.env['TWILL_NATIVE_TMPDIR'], '/dev/shm', '/run', tmpdir(), dirname(process.execPath)];
+  // $TMPDIR or /tmp, as os.tmpdir() (node:os is not otherwise loaded by the plugin: ~0.3 ms).
+  const dirs = [process.env['TWILL_NATIVE_TMPDIR'], '/dev/shm', '/run', process.env['TMPDIR'] || '/tmp', dirname(process.execPath)];
   return [...new Set(dirs.filter((d): d is string => Boolean(d)))];
 }
 
