@@ -22,6 +22,7 @@ const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;
 const SO_RCVBUFFORCE = 33;
 const RTMGRP_LINK = 1;
+const MSG_DONTWAIT = 0x40;
 const AF_UNSPEC = 0;
 
 /** Requests per send: their acknowledgements must fit the receive buffer. */
@@ -166,8 +167,9 @@ export class RtNetlink {
     request.writeUInt32LE(seq >>> 0, 8);
     const n = await sendOffThread(this.fd, request, request.length, 0);
     if (n < 0) throw new KernelError('rtnetlink send failed');
-    // The kernel acknowledges within the same system call: the answer is already queued.
-    for (;;) for (const m of this.receive()) if (m.seq === seq && m.type === NLMSG_ERROR) return errnoOf(m);
+    // The kernel acknowledges within the same system call: the answer is already queued (this
+    // runs on the caller's thread, which must not block).
+    for (;;) for (const m of this.receive(MSG_DONTWAIT)) if (m.seq === seq && m.type === NLMSG_ERROR) return errnoOf(m);
   }
 
   /**
@@ -196,9 +198,9 @@ export class RtNetlink {
   }
 
   /** The messages of one datagram from the kernel (views into the receive buffer, valid until the next call). */
-  private receive(): NlMessage[] {
-    const n = recv(this.fd, this.buf, this.buf.length, 0);
-    if (n < 0) throw sysError(errno() === EAGAIN ? 'rtnetlink: no answer within 5 s' : 'rtnetlink recv');
+  private receive(flags = 0): NlMessage[] {
+    const n = recv(this.fd, this.buf, this.buf.length, flags);
+    if (n < 0) throw sysError(errno() === EAGAIN ? `rtnetlink: no answer${flags & MSG_DONTWAIT ? '' : ' within 5 s'}` : 'rtnetlink recv');
     return splitMessages(this.buf.subarray(0, n));
   }
 
