@@ -7,7 +7,8 @@ import { createServer, type Server } from 'node:http';
 import type { NetConfig } from '../shared/config/net-config.js';
 import { AppError, describeError, LeaseLostError } from '../shared/errors.js';
 import { cidrEquals, formatCidr, formatIp, gatewayOf } from '../shared/ip/cidr.js';
-import type { AllocateRequest, Attachment, GcRequest, LeaseInfo, LinkDeleteRequest } from '../shared/protocol/api.js';
+import type { AllocateRequest, Attachment, AttachmentDeleteRequest, GcRequest, LeaseInfo } from '../shared/protocol/api.js';
+import { hostVethName } from '../shared/net/attachment-hash.js';
 import { readPendingReleases } from '../shared/protocol/pending-release.js';
 import { ApiServer } from './api/api-server.js';
 import type { Backend, ExternalInterface } from './backend/backend.js';
@@ -145,6 +146,13 @@ export class Daemon {
     };
   }
 
+  /** Releases an attachment's address; whether it had one. */
+  private release(a: Attachment): boolean {
+    const ip = this.ipam!.release(a);
+    if (ip !== null) this.log.info({ containerID: a.containerID, ifName: a.ifName, address: formatIp(ip) }, 'address released');
+    return ip !== null;
+  }
+
   private apiHandlers() {
     return {
       lease: () => this.leaseInfo(),
@@ -159,18 +167,18 @@ export class Daemon {
         this.log.info({ containerID: a.containerID, ifName: a.ifName, address: formatIp(ip) }, 'address allocated');
         return { address: this.ipam!.addressText(ip), gateway: formatIp(gatewayOf(this.lease!.subnet)), lease: this.leaseInfo() };
       },
-      release: (a: Attachment) => {
-        const ip = this.ipam!.release(a);
-        if (ip !== null) this.log.info({ containerID: a.containerID, ifName: a.ifName, address: formatIp(ip) }, 'address released');
-        return { released: ip !== null };
-      },
+      release: (a: Attachment) => ({ released: this.release(a) }),
       gc: (r: GcRequest) => {
         const released = this.ipam!.gc(r.valid);
         if (released.length) this.log.info({ released: released.length, kept: r.valid.length }, 'addresses garbage-collected');
         return { released };
       },
       allocations: () => this.ipam!.list(),
-      deleteLink: (r: LinkDeleteRequest) => this.links!.delete(r),
+      deleteAttachment: (r: AttachmentDeleteRequest) => {
+        // The veth first: the kernel unlists it while the address is released.
+        const link = this.links!.delete(r.netns, hostVethName(r.containerID, r.ifName));
+        return { released: this.release({ containerID: r.containerID, ifName: r.ifName }), ...link };
+      },
     };
   }
 

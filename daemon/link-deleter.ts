@@ -1,15 +1,14 @@
 /**
- * Deletes the host veths of pods for the plugin's DEL (POST /v1/links/delete). The kernel unlists a
- * link at once but returns from the deleting system call only once the device is freed, an RCU
- * grace period later (~20 ms here): this daemon waits for that on a thread of Node's pool, and
- * the plugin only until the link is unlisted (see shared/protocol/api.ts).
+ * Deletes the host veths of pods for the plugin's DEL (POST /v1/attachments/delete). The kernel
+ * unlists a link at once but returns from the deleting system call only once the device is freed,
+ * an RCU grace period later (~20 ms here): this daemon waits for that on a thread of Node's pool,
+ * and the plugin only until the link is unlisted (see shared/protocol/api.ts).
  */
 import { describeError } from '../shared/errors.js';
 import { netnsId } from '../shared/net/netns-id.js';
 import { delLink, getLink, parseLink } from '../shared/netlink/link-messages.js';
 import { RtNetlink } from '../shared/netlink/rtnetlink.js';
 import { ENODEV } from '../shared/netlink/rtnl-messages.js';
-import type { LinkDeleteRequest, LinkDeleteResponse } from '../shared/protocol/api.js';
 import type { Logger } from './logger.js';
 
 export class LinkDeleter {
@@ -20,18 +19,18 @@ export class LinkDeleter {
   constructor(private readonly log: Logger) {}
 
   /**
-   * Starts deleting link `r.name` when the caller is in this namespace and it is a veth; answers
-   * at once. `deleting: false` means the caller must delete it (or that it is gone).
+   * Starts deleting veth `name` when the caller's namespace `callerNetns` is this one and it has
+   * such a veth; returns at once. `deleting: false` means the caller must delete it (or that it is gone).
    */
-  delete(r: LinkDeleteRequest): LinkDeleteResponse {
-    if (r.netns !== this.netns) {
-      this.log.warn({ link: r.name, callerNetns: r.netns, netns: this.netns }, 'link deletion refused: the caller is in another network namespace');
+  delete(callerNetns: string, name: string): { deleting: true; index: number } | { deleting: false } {
+    if (callerNetns !== this.netns) {
+      this.log.warn({ link: name, callerNetns, netns: this.netns }, 'link deletion refused: the caller is in another network namespace');
       return { deleting: false };
     }
     const nl = new RtNetlink();
     let index: number;
     try {
-      const [found] = nl.transact([getLink(r.name)]);
+      const [found] = nl.transact([getLink(name)]);
       const link = found!.errno ? null : parseLink(found!.messages[0]!.payload);
       // Pods' host sides only: never the bridge, the VXLAN device or the host's own interfaces.
       if (link?.kind !== 'veth') {
@@ -47,10 +46,10 @@ export class LinkDeleter {
     const done: Promise<void> = nl.requestOffThread(delLink(index)).then(
       (errno) => {
         const ms = Math.round(performance.now() - started);
-        if (errno === 0 || errno === ENODEV) this.log.info({ link: r.name, index, ms }, 'link deleted');
-        else this.log.warn({ link: r.name, index, errno }, 'link deletion failed');
+        if (errno === 0 || errno === ENODEV) this.log.info({ link: name, index, ms }, 'link deleted');
+        else this.log.warn({ link: name, index, errno }, 'link deletion failed');
       },
-      (e: unknown) => this.log.warn({ link: r.name, index, err: describeError(e) }, 'link deletion failed'),
+      (e: unknown) => this.log.warn({ link: name, index, err: describeError(e) }, 'link deletion failed'),
     ).finally(() => {
       nl.close();
       this.running.delete(done);

@@ -14,15 +14,11 @@ import {
 } from '../shared/netlink/link-messages.js';
 import { type NlAnswer, RtNetlink } from '../shared/netlink/rtnetlink.js';
 import { ENODEV } from '../shared/netlink/rtnl-messages.js';
-import { attachmentHash } from '../shared/net/attachment-hash.js';
 import { randomMac } from '../shared/net/mac.js';
 
 const EEXIST = 17;
 
-/** Host-side veth name: "veth" + 11 hex digits of sha256(containerID, ifName). */
-export function hostVethName(containerID: string, ifName: string): string {
-  return 'veth' + attachmentHash(containerID, ifName).slice(0, 11);
-}
+export { hostVethName } from '../shared/net/attachment-hash.js';
 
 /** A link with its IPv4 addresses. */
 export interface Link extends LinkInfo {
@@ -149,28 +145,6 @@ export function deleteLink(name: string, netns?: string): boolean {
     if (a!.errno) throw refusal(`deleting ${name}`, a!.errno);
     return true;
   });
-}
-
-/** How long DEL waits for a link the daemon is deleting to be unlisted before deleting it here. */
-export const HANDED_OFF_WAIT_MS = 2000;
-
-/**
- * Deletes link `name` of this (the host's) namespace, with the kernel's wait for freeing it left to
- * `handOff` (the daemon: the index of the link it is deleting, or null when it does not take it):
- * returns once the kernel has unlisted the link, as a deletion here would. Deleted here when not
- * handed off or not gone in time. Returns whether it existed.
- */
-export function deleteHostLink(name: string, handOff: () => number | null): boolean {
-  // Subscribed before the hand-off: the notification cannot come before the watch.
-  const events = new RtNetlink({ linkEvents: true });
-  try {
-    const index = handOff();
-    if (index === null) return deleteLink(name);
-    if (!events.waitLinkGone(index, HANDED_OFF_WAIT_MS)) deleteLink(name);
-    return true;
-  } finally {
-    events.close();
-  }
 }
 
 /** Turns on IPv4 forwarding in the current (host) namespace. */

@@ -43,7 +43,7 @@ execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')], { stdio
     validateAttachmentBody: api.attachmentSchema,
     validateAllocateBody: api.allocateSchema,
     validateGcBody: api.gcSchema,
-    validateLinkDeleteBody: api.linkDeleteSchema,
+    validateAttachmentDeleteBody: api.attachmentDeleteSchema,
   }));
 }
 

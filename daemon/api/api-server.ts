@@ -6,9 +6,9 @@ import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 import { ajvErrorsText } from '../../shared/config/ajv-errors.js';
-import { validateAllocateBody, validateAttachmentBody, validateGcBody, validateLinkDeleteBody, type Validator } from '../../shared/config/validators.js';
+import { validateAllocateBody, validateAttachmentBody, validateGcBody, validateAttachmentDeleteBody, type Validator } from '../../shared/config/validators.js';
 import { AppError } from '../../shared/errors.js';
-import { MAX_REQUEST_BYTES, type AllocateRequest, type Attachment, type GcRequest, type LinkDeleteRequest } from '../../shared/protocol/api.js';
+import { MAX_REQUEST_BYTES, type AllocateRequest, type Attachment, type GcRequest, type AttachmentDeleteRequest } from '../../shared/protocol/api.js';
 import type { Logger } from '../logger.js';
 
 /** What the API needs from the daemon. */
@@ -19,14 +19,14 @@ export interface ApiHandlers {
   release(a: Attachment): unknown;
   gc(r: GcRequest): unknown;
   allocations(): unknown;
-  deleteLink(r: LinkDeleteRequest): unknown;
+  deleteAttachment(r: AttachmentDeleteRequest): unknown;
 }
 
 // Compiled from the schemas in shared/protocol/api.ts at build time (shared/config/validators.js).
 const validateAttachment = validateAttachmentBody as Validator<Attachment>;
 const validateAllocate = validateAllocateBody as Validator<AllocateRequest>;
 const validateGc = validateGcBody as Validator<GcRequest>;
-const validateLinkDelete = validateLinkDeleteBody as Validator<LinkDeleteRequest>;
+const validateAttachmentDelete = validateAttachmentDeleteBody as Validator<AttachmentDeleteRequest>;
 
 class HttpError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -86,7 +86,7 @@ export class ApiServer {
       case 'POST /v1/ipam/allocate': return { status: 200, body: this.h.allocate(check(validateAllocate, await readBody(req))) };
       case 'POST /v1/ipam/release': return { status: 200, body: this.h.release(check(validateAttachment, await readBody(req))) };
       case 'POST /v1/ipam/gc': return { status: 200, body: this.h.gc(check(validateGc, await readBody(req))) };
-      case 'POST /v1/links/delete': return { status: 200, body: this.h.deleteLink(check(validateLinkDelete, await readBody(req))) };
+      case 'POST /v1/attachments/delete': return { status: 200, body: this.h.deleteAttachment(check(validateAttachmentDelete, await readBody(req))) };
       default: throw new HttpError(404, 'ERR_API_NOT_FOUND', `no such endpoint: ${key}`);
     }
   }

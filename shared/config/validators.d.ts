@@ -24,4 +24,4 @@ export declare const validateUdpConfig: Generated;
 export declare const validateAttachmentBody: Generated;
 export declare const validateAllocateBody: Generated;
 export declare const validateGcBody: Generated;
-export declare const validateLinkDeleteBody: Generated;
+export declare const validateAttachmentDeleteBody: Generated;

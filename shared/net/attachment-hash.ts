@@ -10,3 +10,11 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 export function attachmentHash(containerID: string, ifName: string): string {
   return bytesToHex(sha256(utf8ToBytes(`${containerID}\u0000${ifName}`)));
 }
+
+/**
+ * The host-side veth of an attachment: "veth" + 11 hex digits of its hash. The plugin and the
+ * daemon (which deletes it for DEL) derive it alike; DEL, CHECK and GC need no stored state.
+ */
+export function hostVethName(containerID: string, ifName: string): string {
+  return 'veth' + attachmentHash(containerID, ifName).slice(0, 11);
+}

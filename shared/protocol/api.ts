@@ -49,20 +49,20 @@ export interface GcResponse {
 }
 
 /**
- * POST /v1/links/delete → LinkDeleteResponse: DEL hands its host veth to the daemon. The kernel
- * unlists a link at once (RTM_DELLINK is sent; its name and index are free, its addresses, routes
- * and bridge port gone) but returns from the system call only once the device is freed, an RCU
- * grace period later (~20 ms, paid by every `ip link del`). The daemon's thread pool waits for that
- * and the plugin, a process the runtime waits for, only for the notification of link `index`.
- * `netns` is the caller's network namespace ("<dev>:<inode>" of /proc/self/ns/net): the daemon
- * deletes only veths of its own (`deleting: false` otherwise, or when there is no such link; the
- * plugin then deletes it itself).
+ * POST /v1/attachments/delete → AttachmentDeleteResponse: the daemon's half of a CNI DEL, in one
+ * request. It releases the attachment's address (as /v1/ipam/release) and, when the caller is in
+ * the daemon's network namespace (`netns`: "<dev>:<inode>" of the caller's /proc/self/ns/net),
+ * starts deleting the attachment's host veth (`index`; `deleting: false` when there is none there,
+ * or the caller is elsewhere: the caller then deletes it). The kernel unlists a link at once
+ * (RTM_DELLINK is sent; its name and index are free, its addresses, routes and bridge port gone)
+ * but returns from the system call only once the device is freed, an RCU grace period later (~20
+ * ms, paid by every `ip link del`): the daemon's thread pool waits for that, and the plugin, a
+ * process the runtime waits for, only for the notification.
  */
-export interface LinkDeleteRequest {
-  name: string;
+export interface AttachmentDeleteRequest extends Attachment {
   netns: string;
 }
-export type LinkDeleteResponse = { deleting: true; index: number } | { deleting: false };
+export type AttachmentDeleteResponse = { released: boolean } & ({ deleting: true; index: number } | { deleting: false });
 
 /** GET /v1/ipam/allocations */
 export interface AllocationEntry extends Attachment {
@@ -105,12 +105,9 @@ export const gcSchema = {
   additionalProperties: false,
 } as const;
 
-export const linkDeleteSchema = {
+export const attachmentDeleteSchema = {
   type: 'object',
-  properties: {
-    name: { type: 'string', minLength: 1, maxLength: 15 },
-    netns: { type: 'string', pattern: '^[0-9]+:[0-9]+$', maxLength: 64 },
-  },
-  required: ['name', 'netns'],
+  properties: { ...attachmentSchema.properties, netns: { type: 'string', pattern: '^[0-9]+:[0-9]+$', maxLength: 64 } },
+  required: ['containerID', 'ifName', 'netns'],
   additionalProperties: false,
 } as const;

@@ -5,10 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createNetns, canUseNetns, deleteNetns, ipIn, netnsPath, sh } from '../helpers/netns.js';
 import { REF_PLUGINS } from '../helpers/paths.js';
 import { cniEnv, runPlugin } from '../helpers/run-plugin.js';
+import { hostVethName } from '../../shared/net/attachment-hash.js';
 import { Lab, type LabHost, type LabPod } from '../lab/lab.js';
 
 const skip = canUseNetns() ? false : 'needs root and network namespaces';
@@ -155,19 +158,60 @@ describe('twill plugin against a running twilld', { skip }, () => {
     }
   });
 
-  it('the daemon deletes no link it does not have, and checks the request', async () => {
-    const pod = await lab.addPod(h); // the bridge exists
-    const post = (body: string) => sh('ip', ['netns', 'exec', h.ns, 'curl', '-s', '-w', ' %{http_code}', '--unix-socket', h.socket,
-      '-H', 'content-type: application/json', '--data-binary', body, 'http://twilld/v1/links/delete']);
+  it('DEL against a daemon without /v1/attachments/delete (an upgrade under way) deletes the veth and releases the address', async () => {
+    const pod = await lab.addPod(h);
+    const veth = ((pod.result['interfaces'] as Array<{ name: string }>)[1]!).name;
+    // An older daemon: 404 for the new endpoint, the release as before (recorded here).
+    const socket = join(h.dir, 'older.sock');
+    const seen: string[] = [];
+    const older = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c));
+      req.on('end', () => {
+        seen.push(`${req.method} ${req.url} ${body}`);
+        const known = req.url === '/v1/ipam/release';
+        res.writeHead(known ? 200 : 404, { 'content-type': 'application/json' });
+        res.end(known ? '{"released":true}' : '{"error":{"code":"ERR_API_NOT_FOUND","message":"no such endpoint","retryable":false}}');
+      });
+    });
+    await new Promise<void>((r) => older.listen(socket, r));
+    try {
+      const del = await lab.plugin(h, 'DEL', { ...lab.pluginConf(h), socket }, { containerID: pod.containerID, netns: netnsPath(pod.ns), ifName: 'eth0' });
+      assert.equal(del.code, 0, del.stderr);
+      assert.ok(!vethsOn(h).includes(veth), 'the plugin deleted the veth itself');
+      assert.deepEqual(seen.map((l) => l.split(' ').slice(0, 2).join(' ')), ['POST /v1/attachments/delete', 'POST /v1/ipam/release']);
+      assert.deepEqual(JSON.parse(seen[1]!.split(' ').slice(2).join(' ')), { containerID: pod.containerID, ifName: 'eth0' });
+    } finally {
+      await new Promise((r) => older.close(r));
+      // The real daemon still holds the address (the older one got the release).
+      sh('ip', ['netns', 'exec', h.ns, 'curl', '-s', '--unix-socket', h.socket, '-H', 'content-type: application/json',
+        '--data-binary', JSON.stringify({ containerID: pod.containerID, ifName: 'eth0' }), 'http://twilld/v1/ipam/release']);
+      lab.pods.splice(lab.pods.indexOf(pod), 1);
+      deleteNetns(pod.ns);
+    }
+  });
+
+  it('the daemon deletes only the attachment\'s own veth, in its own namespace, and checks the request', async () => {
+    const post = (body: Record<string, unknown>) => sh('ip', ['netns', 'exec', h.ns, 'curl', '-s', '-w', ' %{http_code}', '--unix-socket', h.socket,
+      '-H', 'content-type: application/json', '--data-binary', JSON.stringify(body), 'http://twilld/v1/attachments/delete']);
     const netns = sh('stat', ['-L', '-c', '%d:%i', netnsPath(h.ns)]).trim();
-    assert.equal(post(JSON.stringify({ name: 'vethnosuchlink', netns })), '{"deleting":false} 200');
-    assert.equal(post(JSON.stringify({ name: 'cni0', netns })), '{"deleting":false} 200', 'not a veth');
-    assert.equal(post(JSON.stringify({ name: 'lo', netns: '1:1' })), '{"deleting":false} 200', 'another namespace');
-    assert.match(ipIn(h.ns, '-o', 'link', 'show', 'dev', 'cni0'), /cni0/);
-    const bad = post(JSON.stringify({ name: 'lo', netns: 'self' }));
+    assert.equal(post({ containerID: `none-${lab.id}`, ifName: 'eth0', netns }), '{"released":false,"deleting":false} 200', 'no such attachment');
+    // A link of the attachment's name that is not a veth is left alone.
+    const decoy = hostVethName(`decoy-${lab.id}`, 'eth0');
+    ipIn(h.ns, 'link', 'add', decoy, 'type', 'bridge');
+    assert.equal(post({ containerID: `decoy-${lab.id}`, ifName: 'eth0', netns }), '{"released":false,"deleting":false} 200', 'not a veth');
+    assert.match(ipIn(h.ns, '-o', 'link', 'show', 'dev', decoy), new RegExp(decoy));
+    ipIn(h.ns, 'link', 'del', decoy);
+    // From another namespace: the address is released, the veth is the caller's to delete.
+    const pod = await lab.addPod(h);
+    const veth = ((pod.result['interfaces'] as Array<{ name: string }>)[1]!).name;
+    assert.equal(post({ containerID: pod.containerID, ifName: 'eth0', netns: '1:1' }), '{"released":true,"deleting":false} 200');
+    assert.ok(vethsOn(h).includes(veth), 'the veth stays');
+    assert.equal((await lab.delPod(pod)).code, 0);
+    assert.ok(!vethsOn(h).includes(veth));
+    const bad = post({ containerID: 'x', ifName: 'eth0', netns: 'self' });
     assert.match(bad, / 400$/);
     assert.match(bad, /netns must match pattern/);
-    assert.equal((await lab.delPod(pod)).code, 0);
   });
 
   it('GC releases addresses and removes veths of attachments not listed as valid', async () => {
