@@ -16,7 +16,7 @@ import { netnsExists } from './netns.js';
 import type { CmdArgs } from './skel.js';
 
 /** How long DEL waits for the veth the daemon is deleting to be unlisted before deleting it here. */
-export const HANDED_OFF_WAIT_MS = 2000;
+const HANDED_OFF_WAIT_MS = 2000;
 
 export async function cmdDel(a: CmdArgs): Promise<void> {
   const conf = a.conf;
