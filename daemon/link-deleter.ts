@@ -11,6 +11,12 @@ import { RtNetlink } from '../shared/netlink/rtnetlink.js';
 import { ENODEV } from '../shared/netlink/rtnl-messages.js';
 import type { Logger } from './logger.js';
 
+/**
+ * Deletions under way at most: each holds a thread of the pool or a queued call (koffi refuses
+ * more than 256). Past it (a mass eviction) the plugins delete their veths themselves.
+ */
+export const MAX_DELETIONS = 64;
+
 export class LinkDeleter {
   private readonly netns = netnsId();
   /** Deletions under way, for `settle`. */
@@ -20,9 +26,11 @@ export class LinkDeleter {
 
   /**
    * Starts deleting veth `name` when the caller's namespace `callerNetns` is this one and it has
-   * such a veth; returns at once. `deleting: false` means the caller must delete it (or that it is gone).
+   * such a veth, and fewer than MAX_DELETIONS are under way; returns at once. `deleting: false`
+   * means the caller must delete it (or that it is gone).
    */
   delete(callerNetns: string, name: string): { deleting: true; index: number } | { deleting: false } {
+    if (this.running.size >= MAX_DELETIONS) return { deleting: false };
     if (callerNetns !== this.netns) {
       this.log.warn({ link: name, callerNetns, netns: this.netns }, 'link deletion refused: the caller is in another network namespace');
       return { deleting: false };
