@@ -7,7 +7,7 @@
 import { type Cidr, formatIp } from '../ip/cidr.js';
 import { AF_INET, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RTA_DST, RTA_GATEWAY, RTA_OIF, RTM_NEWROUTE, RTN_UNICAST } from './rtnl-constants.js';
 import { formatMac } from '../net/mac.js';
-import { attrString, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, NlRequest, parseAttrs } from './nl-message.js';
+import { attrString, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, type NlMessage, NlRequest, parseAttrs } from './nl-message.js';
 
 export const RTM_NEWLINK = 16;
 export const RTM_DELLINK = 17;
@@ -194,6 +194,15 @@ export interface LinkInfo {
 }
 
 /** Reads the payload of an RTM_NEWLINK message. */
+/**
+ * True when `m`, a message from a socket subscribed to link events, is the kernel's notice that
+ * link `index` is gone: its own RTM_DELLINK (family AF_UNSPEC), not the one for its bridge port
+ * (AF_BRIDGE) that comes just before.
+ */
+export function isLinkGone(m: NlMessage, index: number): boolean {
+  return m.type === RTM_DELLINK && m.payload.length >= IFINFOMSG && m.payload[0] === AF_UNSPEC && m.payload.readInt32LE(4) === index;
+}
+
 export function parseLink(p: Buffer): LinkInfo {
   const a = parseAttrs(p.subarray(IFINFOMSG));
   const link: LinkInfo = { index: p.readInt32LE(4), flags: p.readUInt32LE(8), name: attrString(a.get(IFLA_IFNAME)) ?? '', mtu: a.get(IFLA_MTU)?.readUInt32LE(0) ?? 0 };

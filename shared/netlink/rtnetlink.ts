@@ -11,7 +11,7 @@ import {
   bind, close, CLONE_NEWNET, EAGAIN, EINTR, errno, ifNameToIndex, recv, send, sendOffThread, setIntOption, setns, setTimeouts, SOCK_CLOEXEC,
   SOL_SOCKET, socket, sysError,
 } from '../native/libc.js';
-import { RTM_DELLINK } from './link-messages.js';
+import { isLinkGone } from './link-messages.js';
 import { NLMSG_DONE, NLMSG_ERROR, type NlMessage, splitMessages } from './nl-message.js';
 import { encodeChange, ENODEV, MAX_REQUEST_BYTES, type NetlinkChange } from './rtnl-messages.js';
 
@@ -23,7 +23,6 @@ const NETLINK_CAP_ACK = 10;
 const SO_RCVBUFFORCE = 33;
 const RTMGRP_LINK = 1;
 const MSG_DONTWAIT = 0x40;
-const AF_UNSPEC = 0;
 
 /** Requests per send: their acknowledgements must fit the receive buffer. */
 const CHUNK = 256;
@@ -174,7 +173,7 @@ export class RtNetlink {
 
   /**
    * For a socket made with `linkEvents`, subscribed before the link could go: waits until the
-   * kernel announces that link `index` is gone (RTM_DELLINK), at most `ms`. False when no such
+   * kernel announces that link `index` is gone (isLinkGone), at most `ms`. False when no such
    * notification came in time, or some were lost (the socket's buffer overflowed).
    */
   waitLinkGone(index: number, ms: number): boolean {
@@ -186,10 +185,7 @@ export class RtNetlink {
       const n = recv(this.fd, this.buf, this.buf.length, 0);
       if (n < 0 && errno() === EINTR) continue;
       if (n < 0) return false; // EAGAIN: time is up; ENOBUFS: notifications were lost
-      for (const m of splitMessages(this.buf.subarray(0, n))) {
-        // The link's own RTM_DELLINK (family AF_UNSPEC), not its bridge port's (AF_BRIDGE), sent just before.
-        if (m.type === RTM_DELLINK && m.payload.length >= 8 && m.payload[0] === AF_UNSPEC && m.payload.readInt32LE(4) === index) return true;
-      }
+      if (splitMessages(this.buf.subarray(0, n)).some((m) => isLinkGone(m, index))) return true;
     }
   }
 

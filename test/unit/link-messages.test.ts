@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseCidr, parseIp } from '../../shared/ip/cidr.js';
 import {
-  addrRequest, addRoute, delLink, dumpAddrs, getLink, IFF_UP, newVeth, parseAddr, parseLink, parseRoute, RTM_DELLINK, RTM_GETLINK,
+  addrRequest, addRoute, delLink, dumpAddrs, getLink, IFF_UP, isLinkGone, newVeth, parseAddr, parseLink, parseRoute, RTM_DELLINK, RTM_GETLINK,
   RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE, setFlags, setHairpin,
 } from '../../shared/netlink/link-messages.js';
 import { attrString, NLA_F_NESTED, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NlRequest, parseAttrs, splitMessages } from '../../shared/netlink/nl-message.js';
@@ -162,5 +162,19 @@ describe('reading the kernel\'s answers', () => {
     assert.deepEqual(parseRoute(route(0, 0, 1)), { dst: 'default', gateway: '10.45.3.1', oif: 2, table: 254 });
     assert.deepEqual(parseRoute(route(16, 0, 1)), { dst: '10.45.0.0/16', gateway: '10.45.3.1', oif: 2, table: 254 });
     assert.equal(parseRoute(route(32, 254, 2)), null, 'local route');
+  });
+
+  it('tells a link\'s own RTM_DELLINK from its bridge port\'s and from other links\' events', () => {
+    const notice = (type: number, family: number, index: number) => {
+      const p = Buffer.alloc(16); // ifinfomsg
+      p[0] = family;
+      p.writeInt32LE(index, 4);
+      return { type, flags: 0, seq: 0, payload: p };
+    };
+    assert.equal(isLinkGone(notice(RTM_DELLINK, 0, 7), 7), true);
+    assert.equal(isLinkGone(notice(RTM_DELLINK, 7, 7), 7), false, 'AF_BRIDGE: the port, sent before the link goes');
+    assert.equal(isLinkGone(notice(RTM_DELLINK, 0, 8), 7), false, 'another link');
+    assert.equal(isLinkGone(notice(RTM_NEWLINK, 0, 7), 7), false, 'a change, not a deletion');
+    assert.equal(isLinkGone({ ...notice(RTM_DELLINK, 0, 7), payload: Buffer.alloc(4) }, 7), false, 'truncated');
   });
 });
