@@ -53,9 +53,13 @@ export function flanneldEnv(env: NodeJS.ProcessEnv, flags: Record<string, unknow
   return out;
 }
 
+/** A repeated single-valued flag: the last one counts, as with flannel's Go flags (yargs would make a list). */
+const lastValue = (v: unknown): unknown => (Array.isArray(v) ? v[v.length - 1] : v);
+
 /** Adds flags + env handling to a yargs instance. */
 export function withFlags(y: Argv, flags: Record<string, object>): Argv {
-  return y.options(flags as never).env('TWILLD').config(flanneldEnv(process.env, flags)) as unknown as Argv;
+  const options = Object.fromEntries(Object.entries(flags).map(([name, f]) => [name, 'array' in f && f.array ? f : { ...f, coerce: lastValue }]));
+  return y.options(options as never).env('TWILLD').config(flanneldEnv(process.env, flags)) as unknown as Argv;
 }
 
 function list(v: unknown): string[] {

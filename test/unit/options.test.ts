@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { daemonFlags, daemonSettingsFrom, etcdOptionsFrom, flanneldEnv } from '../../daemon/options.js';
+import yargs from 'yargs';
+import { daemonFlags, daemonSettingsFrom, etcdOptionsFrom, flanneldEnv, withFlags } from '../../daemon/options.js';
 import { InvalidConfigError } from '../../shared/errors.js';
 
 const defaults = Object.fromEntries(Object.entries(daemonFlags).map(([k, v]) => [k, (v as { default?: unknown }).default]));
@@ -14,6 +15,13 @@ describe('daemon options', () => {
     assert.deepEqual(s.iface, ['eth0', 'eth1']);
     assert.equal(s.renewMarginS, 1800);
     assert.deepEqual(etcdOptionsFrom({ ...defaults, 'etcd-endpoints': 'http://a:2379, https://b:2379/' }).endpoints, ['http://a:2379', 'https://b:2379']);
+  });
+  it('takes the last of a repeated single-valued flag (as flannel\'s Go flags do) and every one of a repeatable flag', async () => {
+    const a = await withFlags(yargs(['--etcd-cafile', '/a.crt', '--etcd-cafile', '/b.crt', '--healthz-port', '1', '--healthz-port', '2',
+      '--masq-mode', 'iptables', '--masq-mode', 'nftables', '--iface', 'eth0', '--iface', 'eth1']).strict(), daemonFlags).parse();
+    assert.equal(etcdOptionsFrom(a).caFile, '/b.crt');
+    const s = daemonSettingsFrom(a);
+    assert.deepEqual([s.healthzPort, s.masqMode, s.iface], [2, 'nftables', ['eth0', 'eth1']]);
   });
   it('rejects bad values naming the flag', () => {
     const cases: Array<[Record<string, unknown>, string]> = [
