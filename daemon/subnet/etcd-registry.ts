@@ -10,6 +10,7 @@ import { AppError, EtcdUnavailableError, LeaseLostError, SubnetTakenError } from
 import { type Cidr, subnetKeyOf } from '../../shared/ip/cidr.js';
 import { decodeLease, encodeLeaseAttrs, type Lease, type LeaseAttrs } from './lease.js';
 import type { LeaseSnapshot, RegistryEvent, RegistryWatchBatch, SubnetRegistry } from './registry.js';
+import { type EtcdTlsFiles, tlsProblem } from './etcd-tls-check.js';
 import { WatchQueue } from './watch-queue.js';
 
 /** How to reach etcd (flannel's --etcd-* flags). */
@@ -25,19 +26,38 @@ export interface EtcdOptions {
   callTimeoutMs?: number;
 }
 
-/** Maps a foreign etcd3/grpc error to our classes (once, here). */
-export function castEtcdError(e: unknown, what: string): Error {
-  if (e instanceof AppError) return e;
+/** True for a foreign etcd3/grpc error that means etcd could not be reached (rather than refused the call). */
+function isUnreachable(e: unknown): boolean {
   const err = e as Error;
   const text = `${err?.name ?? ''} ${err?.message ?? String(e)}`;
-  if ((err instanceof Error && isRecoverableError(err)) || /BrokenCircuit|circuit breaker|Unavailable|DeadlineExceeded|ECONNREFUSED|No connection|Cancelled|ETIMEDOUT|connect/i.test(text)) {
-    return new EtcdUnavailableError(`etcd unavailable while ${what}: ${err?.message ?? String(e)}`, { cause: e });
+  return (err instanceof Error && isRecoverableError(err)) || /BrokenCircuit|circuit breaker|Unavailable|DeadlineExceeded|ECONNREFUSED|No connection|Cancelled|ETIMEDOUT|connect/i.test(text);
+}
+
+/**
+ * Maps a foreign etcd3/grpc error to our classes (once, here); `why` adds what is known of the
+ * cause of an unreachable etcd (a TLS problem).
+ */
+export function castEtcdError(e: unknown, what: string, why?: string | null): Error {
+  if (e instanceof AppError) return e;
+  const err = e as Error;
+  if (isUnreachable(e)) {
+    return new EtcdUnavailableError(`etcd unavailable while ${what}: ${err?.message ?? String(e)}${why ? `; ${why}` : ''}`, { cause: e });
   }
   return new EtcdUnavailableError(`etcd error while ${what}: ${err?.message ?? String(e)}`, { cause: e });
 }
 
-/** Builds etcd3 client options from flannel-style settings (reads the TLS files). */
-export function etcdClientOptions(o: EtcdOptions): IOptions {
+/** The TLS files of flannel-style settings, read; null without TLS. */
+export function etcdTlsFiles(o: EtcdOptions): EtcdTlsFiles | null {
+  if (!o.caFile && !o.certFile && !o.keyFile) return null;
+  return {
+    ca: readFileSync(o.caFile ?? '/etc/ssl/certs/ca-certificates.crt'),
+    ...(o.keyFile ? { key: readFileSync(o.keyFile) } : {}),
+    ...(o.certFile ? { cert: readFileSync(o.certFile) } : {}),
+  };
+}
+
+/** Builds etcd3 client options from flannel-style settings (`tls`: their files, read). */
+export function etcdClientOptions(o: EtcdOptions, tls = etcdTlsFiles(o)): IOptions {
   const opts: IOptions = {
     hosts: o.endpoints,
     dialTimeout: o.callTimeoutMs ?? 5000,
@@ -45,11 +65,11 @@ export function etcdClientOptions(o: EtcdOptions): IOptions {
     // (with a deadline it broke every 5 s, and each break re-read every lease).
     defaultCallOptions: (call) => (call.isStream ? {} : { deadline: Date.now() + (o.callTimeoutMs ?? 5000) }),
   };
-  if (o.caFile || o.certFile || o.keyFile) {
+  if (tls) {
     opts.credentials = {
-      rootCertificate: readFileSync(o.caFile ?? '/etc/ssl/certs/ca-certificates.crt'),
-      ...(o.keyFile ? { privateKey: readFileSync(o.keyFile) } : {}),
-      ...(o.certFile ? { certChain: readFileSync(o.certFile) } : {}),
+      rootCertificate: tls.ca!,
+      ...(tls.key ? { privateKey: tls.key } : {}),
+      ...(tls.cert ? { certChain: tls.cert } : {}),
     };
   }
   if (o.username) opts.auth = { username: o.username, password: o.password ?? '' };
@@ -60,9 +80,14 @@ export class EtcdSubnetRegistry implements SubnetRegistry {
   private readonly client: Etcd3;
   private readonly prefix: string;
 
+  /** For naming a TLS problem when etcd cannot be reached. */
+  private readonly tls: { endpoints: string[]; files: EtcdTlsFiles } | null;
+
   constructor(opts: EtcdOptions) {
     this.prefix = opts.prefix.replace(/\/+$/, '');
-    this.client = new Etcd3(etcdClientOptions(opts));
+    const files = etcdTlsFiles(opts);
+    this.tls = files && { endpoints: opts.endpoints, files };
+    this.client = new Etcd3(etcdClientOptions(opts, files));
   }
 
   private get subnetsPrefix(): string {
@@ -77,8 +102,18 @@ export class EtcdSubnetRegistry implements SubnetRegistry {
     try {
       return await fn();
     } catch (e) {
-      throw castEtcdError(e, what);
+      throw castEtcdError(e, what, await this.tlsProblem(e));
     }
+  }
+
+  /** For an unreachable etcd over TLS: what the first endpoint refusing the handshake says. */
+  private async tlsProblem(e: unknown): Promise<string | null> {
+    if (!this.tls || e instanceof AppError || !isUnreachable(e)) return null;
+    for (const endpoint of this.tls.endpoints) {
+      const why = await tlsProblem(endpoint, this.tls.files);
+      if (why) return why;
+    }
+    return null;
   }
 
   getNetworkConfig(): Promise<string | null> {
