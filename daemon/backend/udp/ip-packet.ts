@@ -4,6 +4,7 @@
  * checksum update), and the ICMP "net unreachable" it sends back when no lease holds the
  * destination. Addresses are unsigned 32-bit numbers, as in shared/ip/cidr.ts.
  */
+import { internetChecksum } from './checksum.js';
 
 export const IPV4_MIN_HEADER = 20;
 const IPPROTO_ICMP = 1;
@@ -44,16 +45,6 @@ export function decrementTtl(buf: Uint8Array, off = 0): boolean {
   buf[off + 10] = check >>> 8;
   buf[off + 11] = check & 0xff;
   return true;
-}
-
-/** The Internet checksum of `buf[start..end)` (RFC 1071). */
-export function internetChecksum(buf: Uint8Array, start: number, end: number): number {
-  let sum = 0;
-  let i = start;
-  for (; i + 1 < end; i += 2) sum += (buf[i]! << 8) | buf[i + 1]!;
-  if (i < end) sum += buf[i]! << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
 }
 
 /**

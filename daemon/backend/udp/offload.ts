@@ -11,7 +11,7 @@
  * Checksums: packets the kernel gives with NEEDS_CSUM are completed here; merged packets carry
  * only the pseudo-header sum and NEEDS_CSUM, as a NIC's GRO would hand them to the stack.
  */
-import { internetChecksum } from './ip-packet.js';
+import { fold, internetChecksum, sum16 } from './checksum.js';
 
 /** struct virtio_net_hdr (little-endian on this platform). */
 export const VNET_HDR_LEN = 10;
@@ -26,20 +26,6 @@ const TCP_PSH = 0x08;
 const TCP_ACK = 0x10;
 const TCP_CWR = 0x80;
 const MAX_IP_LEN = 65535;
-
-/** One's-complement sum of `buf[start..end)` as big-endian 16-bit words, not folded. */
-export function sum16(buf: Uint8Array, start: number, end: number, initial = 0): number {
-  let s = initial;
-  let i = start;
-  for (; i + 1 < end; i += 2) s += (buf[i]! << 8) | buf[i + 1]!;
-  if (i < end) s += buf[i]! << 8;
-  return s;
-}
-
-export function fold(sum: number): number {
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  return sum;
-}
 
 /** Sum of the IPv4 pseudo header (addresses, protocol, L4 length) of the packet at `off`. */
 function pseudoSum(buf: Uint8Array, off: number, l4Len: number): number {
