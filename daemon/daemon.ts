@@ -4,7 +4,7 @@
  * reconcile the kernel, renew the lease, re-acquire it if it is lost.
  */
 import { createServer, type Server } from 'node:http';
-import type { NetConfig } from '../shared/config/net-config.js';
+import type { NetConfig } from './config/net-config.js';
 import { AppError, describeError, LeaseLostError } from '../shared/errors.js';
 import { cidrEquals, formatCidr, formatIp, gatewayOf } from '../shared/ip/cidr.js';
 import type { AllocateRequest, Attachment, AttachmentDeleteRequest, GcRequest, LeaseInfo } from '../shared/protocol/api.js';
@@ -106,7 +106,7 @@ export class Daemon {
     this.log.info({ iface: ext.name, ifaceIp: `${ext.ifaceIp}/${ext.ifacePrefix}`, publicIp: ext.publicIp, mtu: ext.mtu }, 'external interface selected');
     const cfg = (this.cfg = await this.subnets.getNetworkConfig(sig));
     this.log.info({ network: formatCidr(cfg.network), subnetLen: cfg.subnetLen, backend: cfg.backendType }, 'network config read');
-    const backend = (this.backend = createBackend(cfg.backendType, {
+    const backend = (this.backend = await createBackend(cfg.backendType, {
       cfg, ext, dataDir: this.s.dataDir, kernelResyncMs: this.s.kernelResyncS * 1000, log: this.log.child({ component: cfg.backendType }),
       onFatal: (e) => {
         this.log.fatal({ err: describeError(e), code: (e as AppError).code }, 'data plane failed');

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { parseNetConfig } from '../shared/config/net-config.js';
+import { parseNetConfig } from './config/net-config.js';
 import { AppError, describeError } from '../shared/errors.js';
 import { subnetKeyOf } from '../shared/ip/cidr.js';
 import { defaultPluginPath, installCni } from './cli/install-cni.js';

@@ -16,8 +16,9 @@ const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
 
 // The validators, compiled now (ajv standalone code) instead of at every start: the plugin's (its
-// own small file, loaded by every pod's start) and the daemon's (one file; the daemon then never
-// loads ajv's compiler). Compiling here also checks every schema against the meta-schema, strictly.
+// own small file, loaded by every pod's start), the daemon's (config, lease values, API bodies; the
+// daemon then never loads ajv's compiler) and one per backend, from the backend list. Compiling here
+// also checks every schema against the meta-schema, strictly.
 {
   const load = async (file) => import(pathToFileURL(join(root, 'dist', file)).href);
   const { AJV_OPTIONS } = await load('shared/config/ajv-options.js');
@@ -35,16 +36,20 @@ execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')], { stdio
   const { pluginConfSchema } = await load('plugin/plugin-conf-schema.js');
   writeFileSync(join(root, 'dist', 'plugin', 'validate-plugin-conf.js'), generate({ validate: pluginConfSchema }) + 'export default validate;\n');
   const api = await load('shared/protocol/api.js');
-  writeFileSync(join(root, 'dist', 'shared', 'config', 'validators.js'), generate({
-    validateNetConfig: (await load('shared/config/net-config-schema.js')).netConfigSchema,
+  writeFileSync(join(root, 'dist', 'daemon', 'config', 'validators.js'), generate({
+    validateNetConfig: (await load('daemon/config/net-config-schema.js')).netConfigSchema,
     validateLeaseAttrs: (await load('daemon/subnet/lease-schema.js')).leaseAttrsSchema,
-    validateVxlanConfig: (await load('daemon/backend/vxlan-schema.js')).vxlanConfigSchema,
-    validateUdpConfig: (await load('daemon/backend/udp/udp-schema.js')).udpConfigSchema,
     validateAttachmentBody: api.attachmentSchema,
     validateAllocateBody: api.allocateSchema,
     validateGcBody: api.gcSchema,
     validateAttachmentDeleteBody: api.attachmentDeleteSchema,
   }));
+  // The descriptors are plain data with a lazy create(): reading the list loads no data plane.
+  const { BACKENDS } = await load('daemon/backend/backends.js');
+  const fn = (type) => `validate_${type.replace(/[^A-Za-z0-9]/g, '_')}`;
+  const byType = BACKENDS.map((b) => `  ${JSON.stringify(b.type)}: ${fn(b.type)},`).join('\n');
+  writeFileSync(join(root, 'dist', 'daemon', 'backend', 'config-validators.js'),
+    generate(Object.fromEntries(BACKENDS.map((b) => [fn(b.type), b.schema]))) + `export const configValidators = Object.freeze({\n${byType}\n});\n`);
 }
 
 const ENTRIES = [['twill', 'plugin/main.js'], ['twilld', 'daemon/main.js']];
@@ -92,7 +97,7 @@ for (const [name, entry] of ENTRIES) {
   const cjs = join(seaDir, `${name}.cjs`);
   await bundle(join(root, 'dist', entry), cjs);
   // Validators are compiled above: ajv's compiler in a bundle means a schema crept back into run time.
-  if (readFileSync(cjs, 'utf8').includes('strictSchema')) throw new Error(`${cjs} contains ajv's compiler: use shared/config/validators.js`);
+  if (readFileSync(cjs, 'utf8').includes('strictSchema')) throw new Error(`${cjs} contains ajv's compiler: use the validators generated above`);
   rmSync(out, { force: true });
   execFileSync(node22, [join(root, 'scripts', 'sea.cjs'), cjs, out, JSON.stringify(SEA_CONFIG[name])], { stdio: ['ignore', 'ignore', 'inherit'], env, cwd: root });
   // pkg's sea() does not fail when injection fails: prove the executable works, with no environment at all.

@@ -6,7 +6,8 @@ import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 import { ajvErrorsText } from '../../shared/config/ajv-errors.js';
-import { validateAllocateBody, validateAttachmentBody, validateGcBody, validateAttachmentDeleteBody, type Validator } from '../../shared/config/validators.js';
+import type { Validator } from '../../shared/config/validator.js';
+import { validateAllocateBody, validateAttachmentBody, validateGcBody, validateAttachmentDeleteBody } from '../config/validators.js';
 import { AppError } from '../../shared/errors.js';
 import { MAX_REQUEST_BYTES, type AllocateRequest, type Attachment, type GcRequest, type AttachmentDeleteRequest } from '../../shared/protocol/api.js';
 import type { Logger } from '../logger.js';
@@ -22,7 +23,7 @@ export interface ApiHandlers {
   deleteAttachment(r: AttachmentDeleteRequest): unknown;
 }
 
-// Compiled from the schemas in shared/protocol/api.ts at build time (shared/config/validators.js).
+// Compiled from the schemas in shared/protocol/api.ts at build time (daemon/config/validators.js).
 const validateAttachment = validateAttachmentBody as Validator<Attachment>;
 const validateAllocate = validateAllocateBody as Validator<AllocateRequest>;
 const validateGc = validateGcBody as Validator<GcRequest>;

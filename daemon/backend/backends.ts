@@ -1,35 +1,31 @@
 /**
- * The one place that maps a Backend.Type to its implementation. Adding a type without a factory
- * fails to compile.
+ * Every backend twill has, as one list: the config check, the build's generated validators, the
+ * demo's choices and the README test all derive from it. Adding a backend is one folder (its
+ * descriptor in index.ts, the implementation beside it) and one line here.
  */
-import type { BackendType } from '../../shared/config/net-config.js';
-import type { Backend, BackendDeps, BackendFactory, BackendPrepared, ReconcileReport } from './backend.js';
-import { HostGwBackend } from './host-gw-backend.js';
-import { UdpBackend } from './udp/udp-backend.js';
-import { VxlanBackend } from './vxlan-backend.js';
+import { InvalidConfigError } from '../../shared/errors.js';
+import type { Backend, BackendDeps, BackendDescriptor } from './backend.js';
+import { allocBackend } from './alloc/index.js';
+import { hostGwBackend } from './host-gw/index.js';
+import { udpBackend } from './udp/index.js';
+import { vxlanBackend } from './vxlan/index.js';
 
-/** alloc: the lease only, no data plane (flannel pkg/backend/alloc). */
-class AllocBackend implements Backend {
-  readonly type = 'alloc' as const;
-  constructor(private readonly deps: BackendDeps) {}
-  async prepare(): Promise<BackendPrepared> {
-    return { backendData: null, mtu: this.deps.ext.mtu };
-  }
-  async configure(): Promise<void> {}
-  async reconcile(): Promise<ReconcileReport> {
-    return { added: 0, removed: 0, failed: [], unroutable: [] };
-  }
-  async teardown(): Promise<void> {}
+export const BACKENDS = [vxlanBackend, hostGwBackend, udpBackend, allocBackend] as const;
+
+/** A Backend.Type twill implements. */
+export type BackendType = (typeof BACKENDS)[number]['type'];
+
+/** The Backend.Type values, in the list's order. */
+export const BACKEND_TYPES: readonly BackendType[] = BACKENDS.map((b) => b.type);
+
+/** The descriptor of `type`, or undefined when twill has no such backend. */
+export function backendNamed(type: string): BackendDescriptor<BackendType> | undefined {
+  return BACKENDS.find((b) => b.type === type);
 }
 
-const backendFactories = {
-  vxlan: (d) => new VxlanBackend(d),
-  'host-gw': (d) => new HostGwBackend(d),
-  alloc: (d) => new AllocBackend(d),
-  udp: (d) => new UdpBackend(d),
-} satisfies Record<BackendType, BackendFactory>;
-
-/** Creates the backend for the config's Backend.Type. */
-export function createBackend(type: BackendType, deps: BackendDeps): Backend {
-  return backendFactories[type](deps);
+/** Creates the backend for the config's Backend.Type (loading its implementation). */
+export function createBackend(type: BackendType, deps: BackendDeps): Promise<Backend> {
+  const d = backendNamed(type);
+  if (!d) throw new InvalidConfigError(`Backend.Type ${JSON.stringify(type)} is not supported: use one of ${BACKEND_TYPES.join(', ')}`, 'Backend.Type');
+  return d.create(deps);
 }

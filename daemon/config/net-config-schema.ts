@@ -1,6 +1,6 @@
 /**
  * The JSON schema of the network config (flannel's field names; the cross-field rules are in
- * net-config.ts). Compiled at build time into shared/config/validators.js.
+ * net-config.ts). Compiled at build time into daemon/config/validators.js.
  */
 export const netConfigSchema = {
   type: 'object',

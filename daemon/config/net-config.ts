@@ -1,16 +1,15 @@
 /**
  * The network config stored at `<prefix>/config`, with flannel's field names and rules
  * (flannel pkg/subnet/config.go): parse (JSON + schema + defaults) and check (cross-field rules,
- * derived SubnetLen/SubnetMin/SubnetMax), both pure.
+ * derived SubnetLen/SubnetMin/SubnetMax, the Backend object against its backend's schema), pure.
  */
-import { throwAjvErrors } from './ajv-errors.js';
-import { validateNetConfig, type Validator } from './validators.js';
-import { DecodeError, InvalidCidrError, InvalidConfigError } from '../errors.js';
-import { type Cidr, contains, formatCidr, formatIp, maskOf, networkOf, parseCidr, parseIp, sizeOf } from '../ip/cidr.js';
-
-/** The backend types twill implements. */
-export const BACKEND_TYPES = ['vxlan', 'host-gw', 'udp', 'alloc'] as const;
-export type BackendType = (typeof BACKEND_TYPES)[number];
+import { throwAjvErrors } from '../../shared/config/ajv-errors.js';
+import type { Validator } from '../../shared/config/validator.js';
+import { DecodeError, InvalidCidrError, InvalidConfigError } from '../../shared/errors.js';
+import { type Cidr, contains, formatCidr, formatIp, maskOf, networkOf, parseCidr, parseIp, sizeOf } from '../../shared/ip/cidr.js';
+import { parseBackendConfig } from '../backend/backend-config.js';
+import { BACKEND_TYPES, type BackendType, backendNamed } from '../backend/backends.js';
+import { validateNetConfig } from './validators.js';
 
 /** The JSON document as users write it (flannel's names). */
 export interface RawNetConfig {
@@ -35,7 +34,7 @@ export interface NetConfig {
   subnetMin: number;
   subnetMax: number;
   backendType: BackendType;
-  /** The Backend object as written, for the backend's own schema. */
+  /** The Backend object, checked against its backend's schema, defaults filled in. */
   backend: Record<string, unknown>;
   /** Top-level fields twill does not know (flannel ignores them too); logged as a warning. */
   unknownFields: string[];
@@ -46,7 +45,7 @@ const KNOWN_FIELDS = new Set([
   'IPv6SubnetLen', 'IPv6SubnetMin', 'IPv6SubnetMax', 'Backend', 'EnableNFTables',
 ]);
 
-/** Compiled from netConfigSchema at build time (ajv standalone code, shared/config/validators.js). */
+/** Compiled from netConfigSchema at build time (ajv standalone code, daemon/config/validators.js). */
 const validateRaw = validateNetConfig as Validator<RawNetConfig>;
 
 /** JSON.parse + schema. Throws DecodeError for bad JSON, InvalidConfigError naming the field. */
@@ -113,13 +112,16 @@ export function checkNetConfig(raw: RawNetConfig): NetConfig {
     throw new InvalidConfigError(`SubnetMin ${formatIp(subnetMin)} is after SubnetMax ${formatIp(subnetMax)}: swap them`, 'SubnetMin');
   }
 
-  const backend = (raw.Backend ?? {}) as Record<string, unknown>;
+  const written = (raw.Backend ?? {}) as Record<string, unknown>;
   // flannel: no Backend at all means udp (pkg/subnet/config.go parseBackendType).
-  const type = raw.Backend === undefined ? 'udp' : backend['Type'];
-  if (typeof type !== 'string' || !(BACKEND_TYPES as readonly string[]).includes(type)) {
+  const type = raw.Backend === undefined ? 'udp' : written['Type'];
+  const descriptor = typeof type === 'string' ? backendNamed(type) : undefined;
+  if (!descriptor) {
     throw new InvalidConfigError(
       `Backend.Type ${JSON.stringify(type ?? null)} is not supported: use one of ${BACKEND_TYPES.join(', ')}`, 'Backend.Type');
   }
+  const backendType: BackendType = descriptor.type;
+  const backend = parseBackendConfig(backendType, written);
   const unknownFields = Object.keys(raw).filter((k) => !KNOWN_FIELDS.has(k));
-  return { network, subnetLen, subnetMin, subnetMax, backendType: type as BackendType, backend, unknownFields };
+  return { network, subnetLen, subnetMin, subnetMax, backendType, backend, unknownFields };
 }

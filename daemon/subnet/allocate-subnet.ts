@@ -9,7 +9,7 @@
  */
 import { PublicIpConflictError, SubnetExhaustedError } from '../../shared/errors.js';
 import { type Cidr, cidrEquals, containsCidr, formatCidr, formatIp, networkOf, sizeOf } from '../../shared/ip/cidr.js';
-import type { NetConfig } from '../../shared/config/net-config.js';
+import type { NetConfig } from '../config/net-config.js';
 import type { Lease } from './lease.js';
 
 export type AcquirePlan = { kind: 'reuse'; lease: Lease } | { kind: 'create'; subnet: Cidr };

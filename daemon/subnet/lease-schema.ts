@@ -1,6 +1,6 @@
 /**
  * The JSON schema of a lease value (flannel's field names), compiled at build time into
- * shared/config/validators.js.
+ * daemon/config/validators.js.
  */
 export const leaseAttrsSchema = {
   type: 'object',

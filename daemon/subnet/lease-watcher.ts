@@ -4,7 +4,7 @@
  * (disconnect, compaction, etcd restart) it resyncs from a fresh snapshot and emits only the
  * difference. Malformed or out-of-network leases are logged and skipped.
  */
-import type { NetConfig } from '../../shared/config/net-config.js';
+import type { NetConfig } from '../config/net-config.js';
 import { describeError } from '../../shared/errors.js';
 import { type Cidr, cidrEquals, subnetKeyOf } from '../../shared/ip/cidr.js';
 import type { Logger } from '../logger.js';

@@ -4,7 +4,8 @@
  * decodeLease validates them and says why one is skipped.
  */
 import { ajvErrorsText } from '../../shared/config/ajv-errors.js';
-import { validateLeaseAttrs, type Validator } from '../../shared/config/validators.js';
+import type { Validator } from '../../shared/config/validator.js';
+import { validateLeaseAttrs } from '../config/validators.js';
 import { type Cidr, formatCidr, isIp, parseSubnetKey } from '../../shared/ip/cidr.js';
 
 /** The lease value, flannel's JSON field names. */
@@ -27,7 +28,7 @@ export interface Lease {
 /** Largest lease value accepted; flannel's are ~150 bytes. */
 export const MAX_LEASE_VALUE_BYTES = 16 * 1024;
 
-/** Compiled from leaseAttrsSchema at build time (shared/config/validators.js). */
+/** Compiled from leaseAttrsSchema at build time (daemon/config/validators.js). */
 const validateAttrs = validateLeaseAttrs as Validator<LeaseAttrs>;
 
 /** The outcome of decoding one key/value pair. */

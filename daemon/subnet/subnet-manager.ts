@@ -3,7 +3,7 @@
  * Reads the network config (waiting while it is missing or invalid), acquires a lease with the
  * plan from allocate-subnet.ts, retrying lost create races, and renews it before it expires.
  */
-import { type NetConfig, parseNetConfig } from '../../shared/config/net-config.js';
+import { type NetConfig, parseNetConfig } from '../config/net-config.js';
 import { AppError, describeError, SubnetTakenError } from '../../shared/errors.js';
 import { type Cidr, formatCidr } from '../../shared/ip/cidr.js';
 import type { Logger } from '../logger.js';

@@ -9,7 +9,7 @@ import { EtcdSubnetRegistry } from '../../daemon/subnet/etcd-registry.js';
 import { LeaseWatcher, type LeaseEvent } from '../../daemon/subnet/lease-watcher.js';
 import type { Lease } from '../../daemon/subnet/lease.js';
 import { LocalSubnetManager } from '../../daemon/subnet/subnet-manager.js';
-import { parseNetConfig } from '../../shared/config/net-config.js';
+import { parseNetConfig } from '../../daemon/config/net-config.js';
 import { EtcdUnavailableError, LeaseLostError, SubnetExhaustedError, SubnetTakenError } from '../../shared/errors.js';
 import { formatCidr, parseCidr } from '../../shared/ip/cidr.js';
 import { ETCD_BIN, EtcdServer } from '../helpers/etcd.js';

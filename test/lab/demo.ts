@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { BACKEND_TYPES, backendNamed } from '../../daemon/backend/backends.js';
 import { deleteNetns, ipIn, sh } from '../helpers/netns.js';
 import { DAEMON_BIN } from '../helpers/paths.js';
 import { Lab, type LabPod } from './lab.js';
@@ -81,7 +82,7 @@ function matrix(lab: Lab, pods: LabPod[]): string {
 async function main(): Promise<void> {
   const a = await yargs(hideBin(process.argv))
     .scriptName('npm run demo --')
-    .option('backend', { choices: ['vxlan', 'host-gw', 'udp', 'alloc'] as const, default: 'vxlan' as const, describe: 'Backend.Type of the network config' })
+    .option('backend', { choices: BACKEND_TYPES, default: 'vxlan', describe: 'Backend.Type of the network config' })
     .option('hosts', { type: 'number', default: 3, describe: 'number of lab hosts' })
     .option('pods', { type: 'number', default: 1, describe: 'pods per host' })
     .option('once', { type: 'boolean', default: false, describe: 'clean up right after printing (default when stdin is not a terminal)' })
@@ -114,7 +115,12 @@ async function main(): Promise<void> {
     console.log(`\n${pods.length} pods created through the CNI plugin (exec with CNI_* env, config on stdin)\n`);
     const h1 = lab.host(1);
     console.log('leases (twilld leases, on h1):\n' + sh('ip', ['netns', 'exec', h1.ns, DAEMON_BIN, 'leases', '--etcd-endpoints', lab.etcdEndpoint, '--subnet-file', h1.subnetFile]));
-    console.log('\nconnectivity (ping from row to column):\n' + matrix(lab, pods));
+    const backend = backendNamed(a.backend);
+    if (backend && !backend.programsRoutes) {
+      console.log(`\nbackend ${backend.type}: ${backend.summary}; no connectivity matrix (pods on different hosts cannot reach each other)`);
+    } else {
+      console.log('\nconnectivity (ping from row to column):\n' + matrix(lab, pods));
+    }
     for (const h of lab.hosts) {
       console.log(`routes on h${h.n}:\n  ` + ipIn(h.ns, 'route', 'show').trim().split('\n').join('\n  '));
     }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { planAcquire } from '../../daemon/subnet/allocate-subnet.js';
 import type { Lease } from '../../daemon/subnet/lease.js';
-import { parseNetConfig } from '../../shared/config/net-config.js';
+import { parseNetConfig } from '../../daemon/config/net-config.js';
 import { PublicIpConflictError, SubnetExhaustedError } from '../../shared/errors.js';
 import { formatCidr, parseCidr } from '../../shared/ip/cidr.js';
 

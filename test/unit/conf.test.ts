@@ -8,7 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import { checkConflist, defaultConflist } from '../../daemon/cli/install-cni.js';
 import { daemonFlags } from '../../daemon/options.js';
 import { parsePluginConf } from '../../plugin/plugin-conf.js';
-import { parseNetConfig } from '../../shared/config/net-config.js';
+import { parseNetConfig } from '../../daemon/config/net-config.js';
 import { confText, twillEntryFromConflist } from '../helpers/repo.js';
 
 const daemonFlagNames = new Set(Object.keys(daemonFlags));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LeaseWatcher, type LeaseEvent } from '../../daemon/subnet/lease-watcher.js';
 import { MemorySubnetRegistry } from '../../daemon/subnet/memory-registry.js';
-import { parseNetConfig } from '../../shared/config/net-config.js';
+import { parseNetConfig } from '../../daemon/config/net-config.js';
 import { formatCidr, parseCidr } from '../../shared/ip/cidr.js';
 import { testLogger } from '../helpers/log.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseNetConfig } from '../../shared/config/net-config.js';
+import { parseNetConfig } from '../../daemon/config/net-config.js';
 import { DecodeError, InvalidConfigError } from '../../shared/errors.js';
 import { formatCidr, formatIp } from '../../shared/ip/cidr.js';
 

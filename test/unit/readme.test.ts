@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { BACKENDS } from '../../daemon/backend/backends.js';
 import { daemonFlags } from '../../daemon/options.js';
 import { pluginConfSchema } from '../../plugin/plugin-conf-schema.js';
 import { CNI_ERR } from '../../shared/cni/cni-error.js';
@@ -26,6 +27,20 @@ describe('README', () => {
       const r = row(name);
       assert.ok(r, `${name} has a row`);
       assert.ok(r.includes(`\`${String((s as { default?: unknown }).default)}\``), `${name} default in: ${r}`);
+    }
+  });
+  it('documents every backend and each of its config fields with its default', () => {
+    const types = row('Backend.Type');
+    assert.ok(types, 'Backend.Type has a row');
+    for (const b of BACKENDS) {
+      assert.ok(types.includes(`\`${b.type}\``), `Backend.Type lists ${b.type}`);
+      for (const [field, s] of Object.entries(b.schema.properties)) {
+        if (field === 'Type') continue;
+        const r = readme.split('\n').find((l) => l.startsWith(`| \`Backend.${field}\` (${b.type}) |`));
+        assert.ok(r, `Backend.${field} (${b.type}) has a row`);
+        const def = (s as { default?: unknown }).default;
+        if (def !== undefined) assert.ok(r.includes(`\`${String(def)}\``), `Backend.${field} (${b.type}) default ${String(def)} in: ${r}`);
+      }
     }
   });
   it('lists every CNI error code twill uses', () => {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { Lease } from '../../daemon/subnet/lease.js';
 import { MemorySubnetRegistry } from '../../daemon/subnet/memory-registry.js';
 import { LocalSubnetManager } from '../../daemon/subnet/subnet-manager.js';
-import { parseNetConfig } from '../../shared/config/net-config.js';
+import { parseNetConfig } from '../../daemon/config/net-config.js';
 import { SubnetExhaustedError } from '../../shared/errors.js';
 import { formatCidr } from '../../shared/ip/cidr.js';
 import { testLogger } from '../helpers/log.js';

@@ -3,25 +3,16 @@
  * remote host's PublicIP on the external interface, which only works when all hosts share one L2
  * segment; a lease whose PublicIP is not on our segment is reported as unroutable, not ignored.
  */
-import { contains, formatCidr, parseIp } from '../../shared/ip/cidr.js';
-import type { Lease } from '../subnet/lease.js';
-import type { Backend, BackendDeps, BackendPrepared, ExternalInterface, ReconcileReport } from './backend.js';
-import { type KernelEntry, routeEntry } from './kernel-plan.js';
-import { readOwnedRoutes } from './kernel-state.js';
-import { OwnedState } from './owned-state.js';
-
-/**
- * The host-gw route for one remote lease, or null when its PublicIP is not on the external
- * interface's directly connected subnet (it cannot be routed directly).
- */
-export function directRoute(ext: ExternalInterface, lease: Lease): KernelEntry | null {
-  const via = parseIp(lease.attrs.PublicIP);
-  if (!contains({ ip: parseIp(ext.ifaceIp), prefix: ext.ifacePrefix }, via)) return null;
-  return routeEntry(lease.subnet, via, ext.name, false);
-}
+import { formatCidr } from '../../../shared/ip/cidr.js';
+import type { Lease } from '../../subnet/lease.js';
+import type { Backend, BackendDeps, BackendPrepared, ReconcileReport } from '../backend.js';
+import { directRoute } from '../direct-route.js';
+import type { KernelEntry } from '../kernel-plan.js';
+import { readOwnedRoutes } from '../kernel-state.js';
+import { OwnedState } from '../owned-state.js';
 
 export class HostGwBackend implements Backend {
-  readonly type = 'host-gw' as const;
+  readonly type = 'host-gw';
   private readonly state: OwnedState;
   constructor(private readonly deps: BackendDeps) {
     this.state = new OwnedState(readOwnedRoutes, undefined, deps.kernelResyncMs);

@@ -1,7 +1,14 @@
 /**
- * The JSON schema of the udp Backend object, compiled at build time into
- * shared/config/validators.js.
+ * The udp Backend object (flannel's fields and defaults, pkg/backend/udp), compiled at build time
+ * into the backends' config validators.
  */
+import type { BackendConfigSchema } from '../backend.js';
+
+/** The checked config, defaults filled in. */
+export interface UdpConfig {
+  Type: string;
+  Port: number;
+}
 
 /** flannel's default udp port. */
 export const DEFAULT_UDP_PORT = 8285;
@@ -14,4 +21,4 @@ export const udpConfigSchema = {
   },
   required: ['Type'],
   additionalProperties: true,
-};
+} satisfies BackendConfigSchema;

@@ -6,33 +6,22 @@
  * datagram between PublicIP:Port of the hosts (Port 8285 unless set). The forwarding runs in a
  * worker thread (relay-worker.ts); this class configures the device and feeds it the leases.
  */
-import { throwAjvErrors } from '../../../shared/config/ajv-errors.js';
-import { validateUdpConfig, type Validator } from '../../../shared/config/validators.js';
 import { formatCidr, formatIp, isIp, networkOf, parseIp } from '../../../shared/ip/cidr.js';
 import { ip, ipJson } from '../../../shared/netlink/ip-command.js';
 import type { Lease } from '../../subnet/lease.js';
 import type { Backend, BackendDeps, BackendPrepared, ReconcileReport } from '../backend.js';
+import { parseBackendConfig } from '../backend-config.js';
 import type { Peer } from './peer-table.js';
 import { UdpRelay } from './relay.js';
+import type { UdpConfig } from './schema.js';
 
-export interface UdpConfig {
-  Type: string;
-  Port: number;
-}
-
-export { DEFAULT_UDP_PORT } from './udp-schema.js';
 /** IPv4 header + UDP header. */
 export const UDP_ENCAP_OVERHEAD = 28;
 export const UDP_TUN_DEVICE = 'flannel0';
 
-/** Compiled from udpConfigSchema at build time (shared/config/validators.js). */
-const validate = validateUdpConfig as Validator<UdpConfig>;
-
-/** Validates Backend for udp and fills defaults; throws InvalidConfigError naming the field. */
+/** Checks the udp Backend object and fills its defaults; throws InvalidConfigError naming the field. */
 export function parseUdpConfig(backend: Record<string, unknown>): UdpConfig {
-  const copy = { ...backend };
-  if (!validate(copy)) throwAjvErrors(validate.errors, 'Backend', 'udp backend config');
-  return copy;
+  return parseBackendConfig('udp', backend) as unknown as UdpConfig; // the schema is UdpConfig's
 }
 
 /** The relay's peers for a set of remote leases; leases it cannot use are listed apart. */
@@ -52,7 +41,7 @@ export function udpPeers(remote: readonly Lease[]): { peers: Peer[]; unroutable:
 const peerKey = (p: Peer): string => `${p.subnet}/${p.prefix}>${p.publicIp}`;
 
 export class UdpBackend implements Backend {
-  readonly type = 'udp' as const;
+  readonly type = 'udp';
   readonly conf: UdpConfig;
   private relay: UdpRelay;
   private recreating: Promise<void> | null = null;

@@ -1,7 +1,23 @@
 /**
- * The JSON schema of the vxlan Backend object (flannel's fields), compiled at build time into
- * shared/config/validators.js.
+ * The vxlan Backend object (flannel's fields and defaults, pkg/backend/vxlan/vxlan.go), compiled
+ * at build time into the backends' config validators.
  */
+import type { BackendConfigSchema } from '../backend.js';
+
+/** The checked config, defaults filled in. */
+export interface VxlanConfig {
+  Type: string;
+  VNI: number;
+  Port: number;
+  GBP: boolean;
+  DirectRouting: boolean;
+  MTU: number;
+  MacPrefix?: string;
+}
+
+/** The VXLAN UDP port the kernel uses when Port is 0 (flannel's and Linux's 8472). */
+export const DEFAULT_VXLAN_PORT = 8472;
+
 export const vxlanConfigSchema = {
   type: 'object',
   properties: {
@@ -15,4 +31,4 @@ export const vxlanConfigSchema = {
   },
   required: ['Type'],
   additionalProperties: true,
-};
+} satisfies BackendConfigSchema;

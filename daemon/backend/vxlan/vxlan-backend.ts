@@ -12,43 +12,22 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { throwAjvErrors } from '../../shared/config/ajv-errors.js';
-import { validateVxlanConfig, type Validator } from '../../shared/config/validators.js';
-import { LinkNotFoundError } from '../../shared/errors.js';
-import { formatCidr, formatIp, networkOf, parseIp } from '../../shared/ip/cidr.js';
-import { ip, ipJson } from '../../shared/netlink/ip-command.js';
-import { isMac, macNumber, randomMac } from '../../shared/net/mac.js';
-import type { Lease } from '../subnet/lease.js';
-import type { Backend, BackendDeps, BackendPrepared, ReconcileReport } from './backend.js';
-import { directRoute } from './host-gw-backend.js';
-import { OwnedState } from './owned-state.js';
-import { fdbEntry, type KernelEntry, neighEntry, routeEntry } from './kernel-plan.js';
-import { readFdb, readOwnedRoutes, readPermanentNeighs } from './kernel-state.js';
+import { LinkNotFoundError } from '../../../shared/errors.js';
+import { formatCidr, formatIp, networkOf, parseIp } from '../../../shared/ip/cidr.js';
+import { ip, ipJson } from '../../../shared/netlink/ip-command.js';
+import { isMac, macNumber, randomMac } from '../../../shared/net/mac.js';
+import type { Lease } from '../../subnet/lease.js';
+import type { Backend, BackendDeps, BackendPrepared, ReconcileReport } from '../backend.js';
+import { parseBackendConfig } from '../backend-config.js';
+import { directRoute } from '../direct-route.js';
+import { OwnedState } from '../owned-state.js';
+import { DEFAULT_VXLAN_PORT, type VxlanConfig } from './schema.js';
+import { fdbEntry, type KernelEntry, neighEntry, routeEntry } from '../kernel-plan.js';
+import { readFdb, readOwnedRoutes, readPermanentNeighs } from '../kernel-state.js';
 
-export interface VxlanConfig {
-  Type: string;
-  VNI: number;
-  Port: number;
-  GBP: boolean;
-  DirectRouting: boolean;
-  MTU: number;
-  MacPrefix?: string;
-}
-
-/** Compiled from vxlanConfigSchema at build time (shared/config/validators.js). */
-const validate = validateVxlanConfig as Validator<VxlanConfig>;
-
-/** The VXLAN UDP port the kernel uses when Port is 0 (flannel's and Linux's 8472). */
-export const DEFAULT_VXLAN_PORT = 8472;
-
-/** Validates Backend for vxlan and fills defaults; throws InvalidConfigError naming the field. */
+/** Checks the vxlan Backend object and fills its defaults; throws InvalidConfigError naming the field. */
 export function parseVxlanConfig(backend: Record<string, unknown>): VxlanConfig {
-  const copy = { ...backend };
-  if (!validate(copy)) throwAjvErrors(validate.errors, 'Backend', 'vxlan backend config');
-  if (copy.MTU !== 0 && copy.MTU < 68) {
-    throwAjvErrors([{ instancePath: '/MTU', keyword: 'minimum', message: 'must be 0 (automatic) or at least 68', params: {}, schemaPath: '' }], 'Backend', 'vxlan backend config');
-  }
-  return copy;
+  return parseBackendConfig('vxlan', backend) as unknown as VxlanConfig; // the schema is VxlanConfig's
 }
 
 /** The BackendData flannel publishes for vxlan. */
@@ -56,7 +35,6 @@ export interface VxlanLeaseData {
   VNI?: number;
   VtepMAC?: string;
 }
-
 
 interface VxlanLinkInfo {
   address: string;
@@ -66,7 +44,7 @@ interface VxlanLinkInfo {
 }
 
 export class VxlanBackend implements Backend {
-  readonly type = 'vxlan' as const;
+  readonly type = 'vxlan';
   readonly conf: VxlanConfig;
   readonly dev: string;
   private mac = '';
