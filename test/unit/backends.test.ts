@@ -45,3 +45,16 @@ describe('backend list', () => {
     assert.equal(backendNamed('wireguard '), undefined);
   });
 });
+
+describe('host-gw', () => {
+  it('refuses a PublicIP other than the interface address, as flannel does (NAT)', async () => {
+    const deps = {
+      cfg: parseNetConfig('{"Network":"10.42.0.0/16","Backend":{"Type":"host-gw"}}'),
+      ext: { name: 'eth0', ifaceIp: '192.168.1.10', ifacePrefix: 24, publicIp: '203.0.113.7', mtu: 1500 },
+      dataDir: '/nonexistent', log: undefined as never, onFatal: () => undefined,
+    };
+    await assert.rejects(backendNamed('host-gw')!.create(deps), invalid('public-ip', /203\.0\.113\.7.*192\.168\.1\.10.*NAT/));
+    const same = await backendNamed('host-gw')!.create({ ...deps, ext: { ...deps.ext, publicIp: '192.168.1.10' } });
+    assert.equal(same.type, 'host-gw');
+  });
+});

@@ -2,7 +2,10 @@
  * host-gw (flannel pkg/backend/hostgw): no encapsulation. Each remote subnet is routed via the
  * remote host's PublicIP on the external interface, which only works when all hosts share one L2
  * segment; a lease whose PublicIP is not on our segment is reported as unroutable, not ignored.
+ * As in flannel, a PublicIP other than the interface's own address (a host behind NAT) is refused:
+ * peers would route to an address that is not on their segment.
  */
+import { InvalidConfigError } from '../../../shared/errors.js';
 import { formatCidr } from '../../../shared/ip/cidr.js';
 import type { Lease } from '../../subnet/lease.js';
 import type { Backend, BackendDeps, BackendPrepared, ReconcileReport } from '../backend.js';
@@ -15,6 +18,12 @@ export class HostGwBackend implements Backend {
   readonly type = 'host-gw';
   private readonly state: OwnedState;
   constructor(private readonly deps: BackendDeps) {
+    const { publicIp, ifaceIp, name } = deps.ext;
+    if (publicIp !== ifaceIp) {
+      throw new InvalidConfigError(
+        `--public-ip ${publicIp} differs from ${name}'s address ${ifaceIp}: host-gw cannot work behind NAT (peers route to the public IP directly)`,
+        'public-ip', { hint: 'drop --public-ip, or use the vxlan backend' });
+    }
     this.state = new OwnedState(readOwnedRoutes, undefined, deps.kernelResyncMs);
   }
 
