@@ -2,7 +2,6 @@
  * EtcdSubnetRegistry against a real etcd on loopback (own data dir, free ports, stopped by PID).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { EtcdSubnetRegistry } from '../../daemon/subnet/etcd-registry.js';
@@ -12,11 +11,12 @@ import { LocalSubnetManager } from '../../daemon/subnet/subnet-manager.js';
 import { parseNetConfig } from '../../shared/config/net-config.js';
 import { EtcdUnavailableError, LeaseLostError, SubnetExhaustedError, SubnetTakenError } from '../../shared/errors.js';
 import { formatCidr, parseCidr } from '../../shared/ip/cidr.js';
-import { ETCD_BIN, EtcdServer } from '../helpers/etcd.js';
+import { EtcdServer } from '../helpers/etcd.js';
 import { testLogger } from '../helpers/log.js';
 import { uniqueId } from '../helpers/netns.js';
+import { ETCD, skipUnless } from '../helpers/require.js';
 
-const skip = existsSync(ETCD_BIN) ? false : `etcd not installed at ${ETCD_BIN}`;
+const skip = skipUnless(ETCD);
 const attrs = (i: number) => ({ PublicIP: `192.168.7.${i}`, BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: `02:00:00:00:07:${i.toString(16).padStart(2, '0')}` } });
 
 describe('EtcdSubnetRegistry on a real etcd', { skip }, () => {

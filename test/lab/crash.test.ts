@@ -8,13 +8,14 @@ import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { canUseNetns, createNetns, deleteNetns, ipIn, netnsPath } from '../helpers/netns.js';
+import { createNetns, deleteNetns, ipIn, netnsPath } from '../helpers/netns.js';
 import { hostVethName } from '../../plugin/links.js';
 import { PLUGIN_BIN } from '../helpers/paths.js';
 import { cniEnv } from '../helpers/run-plugin.js';
 import { Lab, type LabHost } from './lab.js';
+import { ETCD, NETNS, skipUnless } from '../helpers/require.js';
 
-const skip = canUseNetns() ? false : 'needs root and network namespaces';
+const skip = skipUnless(NETNS, ETCD);
 
 function hostVeths(h: LabHost): string[] {
   return ipIn(h.ns, '-o', 'link', 'show', 'type', 'veth').split('\n').filter((l) => /: veth[0-9a-f]{11}@/.test(l)).map((l) => l.split(': ')[1]!.split('@')[0]!);

@@ -8,12 +8,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { canUseNetns, ipIn } from '../helpers/netns.js';
+import { ipIn } from '../helpers/netns.js';
 import { observedSource } from '../helpers/udp-probe.js';
 import { until } from '../helpers/wait.js';
 import { Lab, type LabPod, UNDERLAY_GW } from './lab.js';
+import { ETCD, NETNS, skipUnless } from '../helpers/require.js';
 
-const skip = canUseNetns() ? false : 'needs root and network namespaces';
+const skip = skipUnless(NETNS, ETCD);
 
 async function allPairsPing(lab: Lab, pods: LabPod[]): Promise<string[]> {
   const failures: string[] = [];

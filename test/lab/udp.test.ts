@@ -13,11 +13,12 @@ import { after, before, describe, it } from 'node:test';
 import { internetChecksum, writeU32 } from '../../daemon/backend/udp/ip-packet.js';
 import { fold, sum16 } from '../../daemon/backend/udp/offload.js';
 import { parseIp } from '../../shared/ip/cidr.js';
-import { canUseNetns, ipIn, sh } from '../helpers/netns.js';
+import { ipIn, sh } from '../helpers/netns.js';
 import { until } from '../helpers/wait.js';
 import { Lab, type LabHost, type LabPod, UNDERLAY_GW } from './lab.js';
+import { ETCD, NETNS, skipUnless } from '../helpers/require.js';
 
-const skip = canUseNetns() ? false : 'needs root and network namespaces';
+const skip = skipUnless(NETNS, ETCD);
 
 /** An IPv4/UDP packet (UDP checksum 0, as IPv4 allows) carrying `text`. */
 function innerUdp(src: string, dst: string, dport: number, text: string): string {

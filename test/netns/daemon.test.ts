@@ -7,11 +7,12 @@ import { spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { canUseNetns, sh } from '../helpers/netns.js';
+import { sh } from '../helpers/netns.js';
 import { DAEMON_BIN } from '../helpers/paths.js';
 import { Lab } from '../lab/lab.js';
+import { ETCD, NETNS, skipUnless } from '../helpers/require.js';
 
-const skip = canUseNetns() ? false : 'needs root and network namespaces';
+const skip = skipUnless(NETNS, ETCD);
 
 function twilld(lab: Lab, n: number, ...args: string[]): string {
   return sh('ip', ['netns', 'exec', lab.host(n).ns, DAEMON_BIN, ...args, '--etcd-endpoints', lab.etcdEndpoint]);

@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { RtNetlink } from '../../shared/netlink/rtnetlink.js';
-import { canUseNetns, createNetns, deleteNetns, ipIn, netnsPath, uniqueId } from '../helpers/netns.js';
+import { createNetns, deleteNetns, ipIn, netnsPath, uniqueId } from '../helpers/netns.js';
+import { NETNS, skipUnless } from '../helpers/require.js';
 
-const skip = canUseNetns() ? false : 'needs root and network namespaces';
+const skip = skipUnless(NETNS);
 
 function indexOf(ns: string, dev: string): number {
   return Number(ipIn(ns, '-o', 'link', 'show', 'dev', dev).split(':')[0]);
