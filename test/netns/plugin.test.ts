@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { createNetns, deleteNetns, ipIn, netnsPath, sh } from '../helpers/netns.js';
 import { REF_PLUGINS } from '../helpers/paths.js';
 import { cniEnv, runPlugin } from '../helpers/run-plugin.js';
+import { until } from '../helpers/wait.js';
 import { hostVethName } from '../../shared/net/attachment-hash.js';
 import { Lab, type LabHost, type LabPod } from '../lab/lab.js';
 import { ETCD, NETNS, PORTMAP, skipUnless } from '../helpers/require.js';
@@ -363,12 +364,7 @@ describe('twill plugin against a running twilld', { skip }, () => {
     assert.equal(del.code, 0);
     assert.ok(!vethsOn(h).includes(((pod.result['interfaces'] as Array<{ name: string }>)[1]!).name));
     await lab.startDaemon(h);
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline) {
-      const allocs = await lab.api<Array<{ containerID: string }>>(h, '/v1/ipam/allocations');
-      if (!allocs.some((a) => a.containerID === pod.containerID)) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.fail('the queued release was not applied after the daemon came back');
+    await until('the queued release to be applied after the daemon came back', async () =>
+      !(await lab.api<Array<{ containerID: string }>>(h, '/v1/ipam/allocations')).some((a) => a.containerID === pod.containerID), 5000, 100);
   });
 });

@@ -10,6 +10,14 @@ import { until } from '../helpers/wait.js';
 const cfg = parseNetConfig('{"Network":"10.5.0.0/16","Backend":{"Type":"vxlan"}}');
 const v = (ip: string) => JSON.stringify({ PublicIP: ip, BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: '02:00:00:00:00:01' } });
 
+/** Counts the watches the registry has opened (each registers its listener when opened). */
+function countWatches(reg: MemorySubnetRegistry): () => number {
+  let n = 0;
+  const watch = reg.watchLeases.bind(reg);
+  reg.watchLeases = (after, signal) => (n++, watch(after, signal));
+  return () => n;
+}
+
 async function collect(it: AsyncIterator<LeaseEvent[]>): Promise<string[]> {
   const r = await it.next();
   return (r.value as LeaseEvent[]).map((e) => `${e.type} ${formatCidr(e.lease.subnet)}`);
@@ -73,6 +81,7 @@ describe('LeaseWatcher', () => {
     let listings = 0;
     const list = reg.listLeases.bind(reg);
     reg.listLeases = () => (listings++, list());
+    const watches = countWatches(reg);
     const w = new LeaseWatcher(reg, cfg, testLogger());
     const ac = new AbortController();
     w.startFrom(earlier);
@@ -82,7 +91,7 @@ describe('LeaseWatcher', () => {
     assert.equal(listings, 0, 'no second listing');
     // The earlier listing is used once: after a broken watch the resync lists afresh.
     const next = it.next();
-    await new Promise((r) => setTimeout(r, 10));
+    await until('the watch to be open', () => watches() === 1, 5000);
     reg.breakWatches('compacted');
     reg.putRaw('10.5.3.0-24', v('192.168.0.3'));
     assert.deepEqual(((await next).value as LeaseEvent[]).map((e) => `${e.type} ${formatCidr(e.lease.subnet)}`), ['added 10.5.3.0/24']);
@@ -94,12 +103,13 @@ describe('LeaseWatcher', () => {
     const reg = new MemorySubnetRegistry();
     reg.putRaw('10.5.1.0-24', v('192.168.0.1'));
     reg.putRaw('10.5.2.0-24', v('192.168.0.2'));
+    const watches = countWatches(reg);
     const w = new LeaseWatcher(reg, cfg, testLogger());
     const ac = new AbortController();
     const it = w.watch(ac.signal)[Symbol.asyncIterator]();
     assert.equal((await collect(it)).length, 2);
     const next = it.next();
-    await new Promise((r) => setTimeout(r, 10));
+    await until('the watch to be open', () => watches() === 1, 5000);
     reg.breakWatches('compacted');
     // Changes made while the watch is broken are found by the resync snapshot.
     await reg.deleteLease(parseCidr('10.5.1.0/24'));
