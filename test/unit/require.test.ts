@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { DIST } from '../helpers/paths.js';
@@ -108,5 +108,27 @@ describe('scripts/run-tests.mjs', () => {
     assert.equal(r.status, 0, r.out);
     assert.match(r.out, /﹣ allowed skip: .*kernel\.test\.mjs › uses wireguard # not on this kernel: wireguard/);
     assert.match(r.last, /^ℹ run-tests .*: 1 passed, 0 failed, 0 skipped .*, 1 skipped as not on this kernel/);
+  });
+});
+
+describe('skips in test/', () => {
+  const sources = (dir: string): string[] => readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? sources(p) : p.endsWith('.ts') ? [p] : [];
+  });
+  // This file writes skips into its fixtures on purpose; the helper is where skips are decided.
+  const files = sources(join(REPO, 'test')).map((f) => relative(REPO, f)).filter((f) => f !== 'test/unit/require.test.ts' && f !== 'test/helpers/require.ts');
+  it('all go through test/helpers/require.ts', () => {
+    assert.ok(files.length > 40);
+    const bad: string[] = [];
+    for (const f of files) {
+      readFileSync(join(REPO, f), 'utf8').split('\n').forEach((line, i) => {
+        const at = `${f}:${i + 1}: ${line.trim()}`;
+        if (/\b(it|test|describe|t)\.(skip|todo)\b|\btodo\s*:/.test(line)) bad.push(at);
+        else if (/\bskip\s*[:=]/.test(line) && !/\bskip\s*[:=]\s*(skipUnless|skipOnThisKernel)\(/.test(line)) bad.push(at);
+        else if (/\bcanUseNetns\(/.test(line) && f !== 'test/helpers/netns.ts') bad.push(at);
+      });
+    }
+    assert.deepEqual(bad, []);
   });
 });
