@@ -11,6 +11,24 @@ import type { Logger } from './logger.js';
 import { Backoff } from './sleep.js';
 import type { Lease } from './subnet/lease.js';
 
+/**
+ * Waits `ms` before a retry, or less when `cut` aborts; the Reconciler's only use of time, so tests
+ * can hand it a clock of their own.
+ */
+export type RetryWait = (ms: number, cut: AbortSignal) => Promise<void>;
+
+/** The real clock: a timer that does not keep the process alive. */
+function timerWait(ms: number, cut: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    t.unref();
+    cut.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+}
+
 export class Reconciler {
   private running: Promise<void> | null = null;
   private dirty = false;
@@ -20,7 +38,12 @@ export class Reconciler {
   /** Completed passes (for tests and logs). */
   passes = 0;
 
-  constructor(private readonly backend: Backend, private readonly remote: () => Lease[], private readonly log: Logger) {}
+  constructor(
+    private readonly backend: Backend,
+    private readonly remote: () => Lease[],
+    private readonly log: Logger,
+    private readonly wait: RetryWait = timerWait,
+  ) {}
 
   /** Asks for a pass; resolves when a pass that started after this call has finished. */
   request(): Promise<void> {
@@ -42,14 +65,9 @@ export class Reconciler {
         continue;
       }
       this.dirty = true;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, this.retry.next());
-        t.unref();
-        this.kick = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
+      const cut = new AbortController();
+      this.kick = () => cut.abort();
+      await this.wait(this.retry.next(), cut.signal);
       this.kick = null;
     }
   }

@@ -6,7 +6,7 @@
  */
 import type { NetConfig } from '../config/net-config.js';
 import { describeError } from '../../shared/errors.js';
-import { type Cidr, cidrEquals, subnetKeyOf } from '../../shared/ip/cidr.js';
+import { type Cidr, cidrEquals, parseSubnetKey, subnetKeyOf } from '../../shared/ip/cidr.js';
 import type { Logger } from '../logger.js';
 import { Backoff, sleep } from '../sleep.js';
 import { leaseFitsConfig } from './allocate-subnet.js';
@@ -100,6 +100,22 @@ export class LeaseWatcher {
   }
 
   /**
+   * Drops the lease stored under an etcd key suffix as it came off the watch. Leases are known by
+   * their canonical key, and the raw one may differ: flannel's dual-stack key
+   * "10.5.1.0-24&fc00::-64" names the lease known as "10.5.1.0-24". A key that is no subnet key
+   * names no known lease.
+   */
+  private dropRaw(rawKey: string, out: LeaseEvent[]): void {
+    let subnet: Cidr;
+    try {
+      subnet = parseSubnetKey(rawKey);
+    } catch {
+      return;
+    }
+    this.drop(subnetKeyOf(subnet), out);
+  }
+
+  /**
    * Takes a snapshot (the one handed to startFrom, or a fresh listing) into the known set; returns
    * its revision and the events. A method of its own so that no suspended generator frame keeps the
    * snapshot (with its thousands of leases) alive after it has been taken in.
@@ -149,12 +165,12 @@ export class LeaseWatcher {
           const out: LeaseEvent[] = [];
           for (const ev of batch.events) {
             if (ev.type === 'delete') {
-              this.drop(ev.key, out);
+              this.dropRaw(ev.key, out);
               continue;
             }
             const lease = ev.decoded ? this.accept(ev.decoded) : null;
             if (lease) this.upsert(lease, out);
-            else this.drop(ev.key, out);
+            else this.dropRaw(ev.key, out);
           }
           if (out.length > 0) yield out;
         }

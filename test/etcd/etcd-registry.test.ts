@@ -2,7 +2,6 @@
  * EtcdSubnetRegistry against a real etcd on loopback (own data dir, free ports, stopped by PID).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { EtcdSubnetRegistry } from '../../daemon/subnet/etcd-registry.js';
@@ -12,11 +11,13 @@ import { LocalSubnetManager } from '../../daemon/subnet/subnet-manager.js';
 import { parseNetConfig } from '../../daemon/config/net-config.js';
 import { EtcdUnavailableError, LeaseLostError, SubnetExhaustedError, SubnetTakenError } from '../../shared/errors.js';
 import { formatCidr, parseCidr } from '../../shared/ip/cidr.js';
-import { ETCD_BIN, EtcdServer } from '../helpers/etcd.js';
+import { EtcdServer } from '../helpers/etcd.js';
 import { testLogger } from '../helpers/log.js';
 import { uniqueId } from '../helpers/netns.js';
+import { until } from '../helpers/wait.js';
+import { ETCD, skipUnless } from '../helpers/require.js';
 
-const skip = existsSync(ETCD_BIN) ? false : `etcd not installed at ${ETCD_BIN}`;
+const skip = skipUnless(ETCD);
 const attrs = (i: number) => ({ PublicIP: `192.168.7.${i}`, BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: `02:00:00:00:07:${i.toString(16).padStart(2, '0')}` } });
 
 describe('EtcdSubnetRegistry on a real etcd', { skip }, () => {
@@ -56,13 +57,13 @@ describe('EtcdSubnetRegistry on a real etcd', { skip }, () => {
     const r = registry(`/tw-${uniqueId()}/network`);
     const a = await r.createLease(parseCidr('10.5.1.0/24'), attrs(1), 2);
     const b = await r.createLease(parseCidr('10.5.2.0/24'), attrs(2), 2);
-    await delay(1200);
+    await delay(1200); // the scenario: both leases past half their 2 s TTL, then one is renewed
     const renewed = await r.updateLease(a.subnet, a.attrs, 5, a.leaseId);
     assert.notEqual(renewed.leaseId, a.leaseId);
     assert.equal(await r.timeToLive(a.leaseId), -1, 'the old etcd lease was revoked');
-    await delay(2500);
-    const left = (await r.listLeases()).leases.map((l) => formatCidr(l.subnet));
-    assert.deepEqual(left, ['10.5.1.0/24']);
+    const left = async () => (await r.listLeases()).leases.map((l) => formatCidr(l.subnet));
+    await until('the unrenewed lease to expire', async () => !(await left()).includes('10.5.2.0/24'), 10_000, 100);
+    assert.deepEqual(await left(), ['10.5.1.0/24']);
     // A late renewal of the expired lease must not resurrect it, nor overwrite a new holder.
     await assert.rejects(r.updateLease(b.subnet, b.attrs, 5, b.leaseId), LeaseLostError);
     await r.createLease(b.subnet, attrs(9), 5);
@@ -107,7 +108,7 @@ describe('EtcdSubnetRegistry on a real etcd', { skip }, () => {
     })();
     await delay(1500); // five times the deadline
     await writer.createLease(parseCidr('10.8.1.0/24'), attrs(1), 600);
-    for (let t = 0; seen.length === 0 && t < 100; t++) await delay(50);
+    await until('the added event', () => seen.length > 0, 5000, 50);
     assert.deepEqual(seen.map((e) => `${e.type} ${formatCidr(e.lease.subnet)}`), ['added 10.8.1.0/24']);
     assert.equal(listings, 1, 'listed once, at the start');
     assert.deepEqual(lines.filter((l) => /broken|resynced/.test(String(l['msg']))), [], 'the watch never broke');
@@ -125,23 +126,16 @@ describe('EtcdSubnetRegistry on a real etcd', { skip }, () => {
     const loop = (async () => {
       for await (const b of w.watch(ac.signal)) seen.push(...b);
     })();
-    const waitFor = async (pred: () => boolean, what: string, ms = 15_000): Promise<void> => {
-      const t0 = Date.now();
-      while (!pred()) {
-        if (Date.now() - t0 > ms) throw new Error(`timed out: ${what}`);
-        await delay(50);
-      }
-    };
     const known = () => w.leases().map((l) => formatCidr(l.subnet)).sort().join(',');
     let held = await writer.createLease(parseCidr('10.7.1.0/24'), attrs(1), 600);
-    await waitFor(() => known() === '10.7.1.0/24', 'first lease');
+    await until('first lease', () => known() === '10.7.1.0/24', 15_000);
 
     // Compaction past the watch position.
     for (let i = 0; i < 5; i++) held = await writer.updateLease(held.subnet, attrs(1), 600, held.leaseId);
     const rev = JSON.parse(etcd.ctl('endpoint', 'status', '-w', 'json'))[0].Status.header.revision as number;
     etcd.ctl('compact', String(rev));
     await writer.createLease(parseCidr('10.7.2.0/24'), attrs(2), 600);
-    await waitFor(() => known() === '10.7.1.0/24,10.7.2.0/24', 'lease after compaction');
+    await until('lease after compaction', () => known() === '10.7.1.0/24,10.7.2.0/24', 15_000);
 
     // etcd restart, with changes made while the watch is down.
     await etcd.stopProcess();
@@ -160,7 +154,7 @@ describe('EtcdSubnetRegistry on a real etcd', { skip }, () => {
     };
     await retry(() => writer.deleteLease(parseCidr('10.7.1.0/24')));
     await retry(() => writer.createLease(parseCidr('10.7.3.0/24'), attrs(3), 600));
-    await waitFor(() => known() === '10.7.2.0/24,10.7.3.0/24', 'resync after restart', 30_000);
+    await until('resync after restart', () => known() === '10.7.2.0/24,10.7.3.0/24', 30_000);
     assert.ok(seen.some((e) => e.type === 'removed' && formatCidr(e.lease.subnet) === '10.7.1.0/24'));
     ac.abort();
     await loop;

@@ -4,18 +4,19 @@
  * reports only as "No connection established. Last error: null".
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EtcdSubnetRegistry } from '../../daemon/subnet/etcd-registry.js';
 import { tlsProblem } from '../../daemon/subnet/etcd-tls-check.js';
 import { EtcdUnavailableError } from '../../shared/errors.js';
-import { ETCD_BIN, EtcdServer, freePort } from '../helpers/etcd.js';
+import { EtcdServer, freePort } from '../helpers/etcd.js';
 import { uniqueId } from '../helpers/netns.js';
 import { makePki, type TestPki } from '../helpers/tls.js';
+import { ETCD, skipUnless } from '../helpers/require.js';
 
-const skip = existsSync(ETCD_BIN) ? false : `etcd not installed at ${ETCD_BIN}`;
+const skip = skipUnless(ETCD);
 
 describe('etcd over TLS', { skip }, () => {
   let etcd: EtcdServer;

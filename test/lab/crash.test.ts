@@ -5,16 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
-import { canUseNetns, createNetns, deleteNetns, ipIn, netnsPath } from '../helpers/netns.js';
+import { createNetns, deleteNetns, ipIn, netnsPath } from '../helpers/netns.js';
 import { hostVethName } from '../../plugin/links.js';
 import { PLUGIN_BIN } from '../helpers/paths.js';
+import { until } from '../helpers/wait.js';
 import { cniEnv } from '../helpers/run-plugin.js';
 import { Lab, type LabHost } from './lab.js';
+import { ETCD, NETNS, skipUnless } from '../helpers/require.js';
 
-const skip = canUseNetns() ? false : 'needs root and network namespaces';
+const skip = skipUnless(NETNS, ETCD);
 
 function hostVeths(h: LabHost): string[] {
   return ipIn(h.ns, '-o', 'link', 'show', 'type', 'veth').split('\n').filter((l) => /: veth[0-9a-f]{11}@/.test(l)).map((l) => l.split(': ')[1]!.split('@')[0]!);
@@ -31,16 +32,29 @@ describe('crash safety', { skip }, () => {
     const N = 100;
     const pods = Array.from({ length: N }, (_, i) => ({ ns: createNetns(`tw-${lab.id}-c${i}`), id: `crash-${lab.id}-${i}` }));
     const conf = JSON.stringify(lab.pluginConf(h));
-    const adds = pods.map((p) => lab.plugin(h, 'ADD', JSON.parse(conf) as Record<string, unknown>, { containerID: p.id, netns: netnsPath(p.ns), ifName: 'eth0' }));
-    // Kill it mid-stream: once a quarter of the pods hold addresses.
-    const t0 = Date.now();
-    while ((await lab.api<unknown[]>(h, '/v1/ipam/allocations')).length < N / 4 && Date.now() - t0 < 30_000) await delay(20);
+    // The daemon's "address allocated" lines since now; its log is written synchronously, and asking
+    // its API instead would queue behind the ADDs.
+    const mark = readFileSync(h.log, 'utf8').length;
+    const allocatedLines = () => readFileSync(h.log, 'utf8').slice(mark).split('\n').filter((l) => l.includes('"msg":"address allocated"'));
+    const killedPid = h.daemon!.pid!;
+    let finished = 0;
+    // 100 plugins starting at once on a busy machine can take longer than a plugin run's usual 30 s
+    // limit; the kill must come before any of them is ended by that limit instead.
+    const timeoutMs = 180_000;
+    const adds = pods.map((p) => lab.plugin(h, 'ADD', JSON.parse(conf) as Record<string, unknown>, { containerID: p.id, netns: netnsPath(p.ns), ifName: 'eth0', timeoutMs }).finally(() => finished++));
+    // Kill it mid-stream: once a quarter of the pods have been given addresses.
+    await until(`${N / 4} of ${N} ADDs to be given an address`, () => allocatedLines().length >= N / 4, timeoutMs / 2, 5);
     await lab.stopDaemon(h, 'SIGKILL');
+    // Counted once the daemon is dead: an ADD not finished now was under way when it died.
+    const unfinishedAtKill = N - finished;
     await lab.startDaemon(h);
     const results = await Promise.all(adds);
+    const beforeKill = allocatedLines().filter((l) => l.includes(`"pid":${killedPid},`)).length;
+    assert.ok(unfinishedAtKill > 0, `the kill landed while ADDs were in flight: ${unfinishedAtKill} of ${N} unfinished`);
+    assert.ok(beforeKill < N, `the killed daemon gave ${beforeKill} of ${N} addresses: the rest were asked of it or of its successor`);
     const ok = results.map((r, i) => ({ r, p: pods[i]! })).filter((x) => x.r.code === 0);
     const failed = results.map((r, i) => ({ r, p: pods[i]! })).filter((x) => x.r.code !== 0);
-    for (const f of failed) assert.ok(f.r.json && typeof f.r.json['code'] === 'number', `a failed ADD answers with a CNI error: ${f.r.stdout}`);
+    for (const f of failed) assert.ok(f.r.json && typeof f.r.json['code'] === 'number', `a failed ADD answers with a CNI error: exit ${f.r.code}, stdout ${f.r.stdout}, stderr ${f.r.stderr.slice(-500)}`);
     // As a runtime does: DEL after a failed ADD.
     for (const f of failed) assert.equal((await lab.plugin(h, 'DEL', JSON.parse(conf) as Record<string, unknown>, { containerID: f.p.id, netns: netnsPath(f.p.ns), ifName: 'eth0' })).code, 0);
     const addrs = ok.map((x) => ((x.r.json!['ips'] as Array<{ address: string }>)[0]!.address));
@@ -56,7 +70,7 @@ describe('crash safety', { skip }, () => {
     const after = await lab.api<Array<{ containerID: string }>>(h, '/v1/ipam/allocations');
     assert.deepEqual(after.map((a) => a.containerID).sort(), ok.map((x) => x.p.id).sort(), 'after GC exactly the surviving pods hold addresses');
     assert.equal(hostVeths(h).length, ok.length, 'one host veth per surviving pod');
-    console.log(`# crash during ${N} ADDs: ${ok.length} succeeded, ${failed.length} failed and were DELeted; duplicates 0; leaks after GC 0`);
+    console.log(`# crash during ${N} ADDs (at the kill: ${unfinishedAtKill} unfinished, ${beforeKill} addresses given): ${ok.length} succeeded, ${failed.length} failed and were DELeted; duplicates 0; leaks after GC 0`);
     for (const p of pods) deleteNetns(p.ns);
   });
 
@@ -68,25 +82,27 @@ describe('crash safety', { skip }, () => {
       const veth = hostVethName(id, 'eth0');
       // Kill it the moment the daemon has given it an address (it is then creating the veth and
       // configuring the pod). If it ever finishes first, undo with DEL and try again.
-      let killed = false;
-      for (let attempt = 0; attempt < 20 && !killed; attempt++) {
+      // How the last attempt's plugin ended, and whether it held an address when the kill was sent.
+      let end = { allocated: false, signal: null as NodeJS.Signals | null, code: null as number | null };
+      for (let attempt = 0; attempt < 20 && end.signal !== 'SIGKILL'; attempt++) {
         const child = spawn('ip', ['netns', 'exec', h.ns, PLUGIN_BIN], { env: { PATH: process.env['PATH'] ?? '', ...cniEnv('ADD', { containerID: id, netns: netnsPath(ns), ifName: 'eth0' }) }, stdio: ['pipe', 'ignore', 'ignore'] });
         const exited = new Promise<void>((r) => child.once('exit', () => r()));
         child.stdin.end(JSON.stringify(lab.pluginConf(h)));
+        let allocated = false;
         while (child.exitCode === null && child.signalCode === null) {
           const allocs = await lab.api<Array<{ containerID: string }>>(h, '/v1/ipam/allocations');
           if (allocs.some((a) => a.containerID === id) && child.exitCode === null) {
+            allocated = true;
             child.kill('SIGKILL');
-            killed = true;
             break;
           }
         }
         await exited;
-        if (killed && child.exitCode === 0) killed = false; // it won the race and finished after all
-        if (!killed) await lab.plugin(h, 'DEL', lab.pluginConf(h), { containerID: id, netns: netnsPath(ns), ifName: 'eth0' });
+        end = { allocated, signal: child.signalCode, code: child.exitCode };
+        // It won the race and finished after all (or never got to an address): undo, try again.
+        if (end.signal !== 'SIGKILL') await lab.plugin(h, 'DEL', lab.pluginConf(h), { containerID: id, netns: netnsPath(ns), ifName: 'eth0' });
       }
-      const killedAt = killed ? 1 : 0;
-      assert.ok(killedAt > 0, 'managed to kill the plugin while it held an allocation');
+      assert.deepEqual(end, { allocated: true, signal: 'SIGKILL', code: null }, 'the plugin died of the kill while it held an allocation');
       if (cleanup === 'DEL') {
         assert.equal((await lab.plugin(h, 'DEL', lab.pluginConf(h), { containerID: id, netns: netnsPath(ns), ifName: 'eth0' })).code, 0);
       } else {

@@ -4,9 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { canUseNetns, sh } from '../helpers/netns.js';
+import { sh } from '../helpers/netns.js';
+import { ETCD, NETNS, skipUnless } from '../helpers/require.js';
 
-const skip = canUseNetns() ? false : 'needs root and network namespaces';
+const skip = skipUnless(NETNS, ETCD);
 const DEMO = join(dirname(fileURLToPath(import.meta.url)), 'demo.js');
 
 describe('npm run demo', { skip }, () => {

@@ -232,8 +232,8 @@ export class Lab {
   }
 
   /** Runs the plugin in a host. */
-  plugin(h: LabHost, command: string, conf: Record<string, unknown>, o: { containerID?: string; netns?: string; ifName?: string; args?: string } = {}): Promise<PluginRun> {
-    return runPlugin({ hostNs: h.ns, env: cniEnv(command, o), stdin: JSON.stringify(conf) });
+  plugin(h: LabHost, command: string, conf: Record<string, unknown>, o: { containerID?: string; netns?: string; ifName?: string; args?: string; timeoutMs?: number } = {}): Promise<PluginRun> {
+    return runPlugin({ hostNs: h.ns, env: cniEnv(command, o), stdin: JSON.stringify(conf), ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }) });
   }
 
   /** Creates a pod namespace and ADDs it through the plugin. */

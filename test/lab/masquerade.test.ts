@@ -4,11 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { canUseNetns, sh } from '../helpers/netns.js';
+import { sh } from '../helpers/netns.js';
 import { observedSource } from '../helpers/udp-probe.js';
 import { Lab, UNDERLAY_GW } from './lab.js';
+import { ETCD, NETNS, skipUnless } from '../helpers/require.js';
 
-const skip = canUseNetns() ? false : 'needs root and network namespaces';
+const skip = skipUnless(NETNS, ETCD);
 
 for (const mode of ['nftables', 'iptables'] as const) {
   describe(`--ip-masq with --masq-mode ${mode}`, { skip }, () => {

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { canUseNetns } from '../helpers/netns.js';
 import { Lab } from './lab.js';
+import { ETCD, NETNS, skipUnless } from '../helpers/require.js';
 
-const skip = canUseNetns() ? false : 'needs root and network namespaces';
+const skip = skipUnless(NETNS, ETCD);
 const ROUNDS = Number(process.env['TWILL_RACE_ROUNDS'] ?? 5);
 
 describe('20 daemons racing for 15 subnets', { skip }, () => {

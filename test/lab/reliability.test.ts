@@ -8,12 +8,13 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { canUseNetns, ipIn } from '../helpers/netns.js';
+import { ipIn } from '../helpers/netns.js';
 import { makePki } from '../helpers/tls.js';
 import { until as untilEvery } from '../helpers/wait.js';
 import { Lab, type LabHost, type LabPod } from './lab.js';
+import { ETCD, NETNS, skipUnless } from '../helpers/require.js';
 
-const skip = canUseNetns() ? false : 'needs root and network namespaces';
+const skip = skipUnless(NETNS, ETCD);
 const OUTAGE_S = Number(process.env['TWILL_OUTAGE_S'] ?? 60);
 /** These conditions spawn etcdctl or read logs: poll every 100 ms. */
 const until = (what: string, fn: () => boolean | Promise<boolean>, ms: number) => untilEvery(what, fn, ms, 100);

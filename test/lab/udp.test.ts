@@ -13,11 +13,12 @@ import { after, before, describe, it } from 'node:test';
 import { fold, internetChecksum, sum16 } from '../../daemon/backend/udp/checksum.js';
 import { writeU32 } from '../../daemon/backend/udp/ip-packet.js';
 import { parseIp } from '../../shared/ip/cidr.js';
-import { canUseNetns, ipIn, sh } from '../helpers/netns.js';
+import { ipIn, sh } from '../helpers/netns.js';
 import { until } from '../helpers/wait.js';
 import { Lab, type LabHost, type LabPod, UNDERLAY_GW } from './lab.js';
+import { ETCD, NETNS, skipUnless } from '../helpers/require.js';
 
-const skip = canUseNetns() ? false : 'needs root and network namespaces';
+const skip = skipUnless(NETNS, ETCD);
 
 /** An IPv4/UDP packet (UDP checksum 0, as IPv4 allows) carrying `text`. */
 function innerUdp(src: string, dst: string, dport: number, text: string): string {
@@ -37,7 +38,7 @@ function innerUdp(src: string, dst: string, dport: number, text: string): string
   return b.toString('hex');
 }
 
-const RECEIVER = `const s=require('dgram').createSocket('udp4');const got=[];s.on('message',(m,r)=>got.push(m.toString()+'@'+r.address));s.bind(+process.argv[2],process.argv[1],()=>process.stdout.write('listening\\n'));process.stdin.on('data',()=>{process.stdout.write(JSON.stringify(got)+'\\n');process.exit(0)})`;
+const RECEIVER = `const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>process.stdout.write(m.toString()+'@'+r.address+'\\n'));s.bind(+process.argv[2],process.argv[1],()=>process.stdout.write('listening\\n'))`;
 const SENDER = `const s=require('dgram').createSocket('udp4');const q=JSON.parse(process.argv[4]);s.bind(0,process.argv[1],()=>{const next=()=>q.length?s.send(Buffer.from(q.shift(),'hex'),+process.argv[3],process.argv[2],next):s.close();next()})`;
 
 /** Sends raw datagrams (hex) from `fromIp` in `ns` to `toIp:port`. */
@@ -45,21 +46,19 @@ function sendRaw(ns: string, fromIp: string, toIp: string, port: number, hex: st
   sh('ip', ['netns', 'exec', ns, process.execPath, '-e', SENDER, fromIp, toIp, String(port), JSON.stringify(hex)]);
 }
 
-/** Listens on UDP `port` in a pod while `act` runs; returns "payload@source" of what arrived. */
-async function receivedDuring(pod: LabPod, port: number, act: () => Promise<void>): Promise<string[]> {
-  const r = spawn('ip', ['netns', 'exec', pod.ns, process.execPath, '-e', RECEIVER, pod.ip, String(port)], { stdio: ['pipe', 'pipe', 'inherit'] });
+/** A UDP receiver on `port` in a pod: got() lists "payload@source" of what has arrived so far. */
+async function listenUdp(pod: LabPod, port: number): Promise<{ got: () => string[]; stop: () => void }> {
+  const r = spawn('ip', ['netns', 'exec', pod.ns, process.execPath, '-e', RECEIVER, pod.ip, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   r.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  const stop = () => void r.kill('SIGKILL');
   try {
-    await until('the receiver to listen', () => out.includes('listening'), 10_000);
-    await act();
-    await new Promise((res) => setTimeout(res, 700));
-    r.stdin.write('done\n');
-    await until('the receiver to report', () => out.includes(']'), 10_000);
-    return JSON.parse(out.slice(out.indexOf('['))) as string[];
-  } finally {
-    r.kill('SIGKILL');
+    await until('the receiver to listen', () => out.startsWith('listening\n'), 10_000);
+  } catch (e) {
+    stop();
+    throw e;
   }
+  return { got: () => out.split('\n').slice(1, -1), stop };
 }
 
 const TCP_SINK = `const h=require('crypto').createHash('sha256');let n=0;require('net').createServer((c)=>{c.on('data',(d)=>{h.update(d);n+=d.length});c.on('end',()=>{process.stdout.write(n+' '+h.digest('hex')+'\\n');process.exit(0)})}).listen(+process.argv[2],process.argv[1],()=>process.stdout.write('listening\\n'))`;
@@ -160,17 +159,25 @@ describe('udp backend, 3 hosts', { skip }, () => {
   it('drops datagrams whose inner source is not leased by the sender, and those from hosts without a lease', async () => {
     const [h1, h2] = [lab.host(1), lab.host(2)];
     const target = pods[0]!;
-    const got = await receivedDuring(target, 40123, async () => {
+    const rx = await listenUdp(target, 40123);
+    try {
+      const from = subnetHost(lab, h2, 200);
       sendRaw(h2.ns, h2.ip, h1.ip, 8285, [
-        innerUdp(subnetHost(lab, h2, 200), target.ip, 40123, 'valid'),
+        innerUdp(from, target.ip, 40123, 'valid'),
         innerUdp(subnetHost(lab, lab.host(3), 7), target.ip, 40123, 'spoofed-other-host'),
         innerUdp('192.0.2.1', target.ip, 40123, 'spoofed-outside'),
+        innerUdp(from, target.ip, 40123, 'last'),
       ]);
-      sendRaw(lab.underlay, UNDERLAY_GW, h1.ip, 8285, [innerUdp(subnetHost(lab, h2, 200), target.ip, 40123, 'stranger')]);
-    });
-    assert.deepEqual(got, [`valid@${subnetHost(lab, h2, 200)}`]);
-    await until('the drops in h1\'s log', () => /"reason":"spoofed-source"[^\n]*"from":"10\.199\.0\.2"/.test(lab.logTail(h1, 200)) &&
-      /"reason":"unknown-sender"[^\n]*"from":"10\.199\.0\.254"/.test(lab.logTail(h1, 200)), 5000);
+      sendRaw(lab.underlay, UNDERLAY_GW, h1.ip, 8285, [innerUdp(from, target.ip, 40123, 'stranger')]);
+      // h1 relays one sender's datagrams in order: once h2's last one is in, the spoofed ones before
+      // it have been dealt with; the stranger's has once its drop is logged.
+      await until('h2\'s last datagram to arrive', () => rx.got().includes(`last@${from}`), 5000);
+      await until('the drops in h1\'s log', () => /"reason":"spoofed-source"[^\n]*"from":"10\.199\.0\.2"/.test(lab.logTail(h1, 200)) &&
+        /"reason":"unknown-sender"[^\n]*"from":"10\.199\.0\.254"/.test(lab.logTail(h1, 200)), 5000);
+      assert.deepEqual(rx.got(), [`valid@${from}`, `last@${from}`]);
+    } finally {
+      rx.stop();
+    }
   });
 
   it('moves a TCP stream intact through the offloads (segmented into TSO-sized sends, merged on receipt)', async () => {

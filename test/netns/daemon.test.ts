@@ -4,14 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
-import { canUseNetns, sh } from '../helpers/netns.js';
+import { sh } from '../helpers/netns.js';
 import { DAEMON_BIN } from '../helpers/paths.js';
+import { until } from '../helpers/wait.js';
 import { Lab } from '../lab/lab.js';
+import { ETCD, NETNS, skipUnless } from '../helpers/require.js';
 
-const skip = canUseNetns() ? false : 'needs root and network namespaces';
+const skip = skipUnless(NETNS, ETCD);
 
 function twilld(lab: Lab, n: number, ...args: string[]): string {
   return sh('ip', ['netns', 'exec', lab.host(n).ns, DAEMON_BIN, ...args, '--etcd-endpoints', lab.etcdEndpoint]);
@@ -134,8 +135,10 @@ describe('twilld start-up conditions', { skip }, () => {
     lab.etcd.ctl('del', '/coreos.com/network/config');
     const h = lab.host(1);
     await lab.startDaemon(h, [], false);
-    await delay(1500);
-    assert.match(readFileSync(h.log, 'utf8'), /"problem":"network config key is missing[^"]*","msg":"waiting for a valid network config"/);
+    const waiting = /"problem":"network config key is missing[^"]*","msg":"waiting for a valid network config"/;
+    await until('the log line that the config is missing', () => waiting.test(readFileSync(h.log, 'utf8')), 10_000);
+    assert.match(readFileSync(h.log, 'utf8'), waiting);
+    assert.equal(h.daemon!.exitCode, null, 'still running, waiting');
     lab.etcd.ctl('put', '/coreos.com/network/config', '{"Network":"10.44.0.0/16","Backend":{"Type":"host-gw"}}');
     await lab.waitReady(h);
     await lab.stopDaemon(h);
@@ -163,7 +166,7 @@ describe('twilld start-up conditions', { skip }, () => {
     let got = '';
     rx.stdout.on('data', (b: Buffer) => (got += b.toString()));
     const done = new Promise<void>((r) => rx.on('exit', () => r()));
-    await delay(300);
+    await until('python to bind the notify socket', () => existsSync(sock), 10_000);
     const daemon = spawn('ip', ['netns', 'exec', h.ns, 'env', `NOTIFY_SOCKET=${sock}`, DAEMON_BIN, '--etcd-endpoints', lab.etcdEndpoint, '--iface', 'eth0',
       '--subnet-file', h.subnetFile, '--socket', h.socket, '--data-dir', h.dataDir], { stdio: 'ignore' });
     await done;

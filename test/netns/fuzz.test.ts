@@ -6,11 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { canUseNetns, createNetns, ipIn, netnsPath } from '../helpers/netns.js';
+import { createNetns, ipIn, netnsPath } from '../helpers/netns.js';
 import { runPlugin } from '../helpers/run-plugin.js';
 import { Lab, type LabHost } from '../lab/lab.js';
+import { ETCD, NETNS, skipUnless } from '../helpers/require.js';
 
-const skip = canUseNetns() ? false : 'needs root and network namespaces';
+const skip = skipUnless(NETNS, ETCD);
 const COUNT = Number(process.env['TWILL_FUZZ_COUNT'] ?? 1000);
 
 /** A small deterministic PRNG (mulberry32), so a failure can be replayed with the same seed. */

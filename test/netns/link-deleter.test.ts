@@ -8,10 +8,11 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MAX_DELETIONS } from '../../daemon/link-deleter.js';
-import { canUseNetns, createNetns, deleteNetns, ipIn, uniqueId } from '../helpers/netns.js';
+import { createNetns, deleteNetns, ipIn, uniqueId } from '../helpers/netns.js';
 import { DIST } from '../helpers/paths.js';
+import { NETNS, skipUnless } from '../helpers/require.js';
 
-const skip = canUseNetns() ? false : 'needs root and network namespaces';
+const skip = skipUnless(NETNS);
 
 /** Runs `body` (an async function of LinkDeleter and a silent logger) in namespace `ns`; its JSON result. */
 function inNetns(ns: string, body: string): unknown {

@@ -7,18 +7,27 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { RtNetlink } from '../../shared/netlink/rtnetlink.js';
-import { canUseNetns, createNetns, deleteNetns, ipIn, netnsPath, uniqueId } from '../helpers/netns.js';
+import { createNetns, deleteNetns, ipIn, netnsPath, uniqueId } from '../helpers/netns.js';
+import { NETNS, skipUnless } from '../helpers/require.js';
+import { until } from '../helpers/wait.js';
 
-const skip = canUseNetns() ? false : 'needs root and network namespaces';
+const skip = skipUnless(NETNS);
 
 function indexOf(ns: string, dev: string): number {
   return Number(ipIn(ns, '-o', 'link', 'show', 'dev', dev).split(':')[0]);
 }
 
-/** `ip -n ns link del dev` after `ms`, in a child process (waitLinkGone blocks this thread). */
-function deleteLater(ns: string, dev: string, ms: number) {
-  const child = spawn('sh', ['-c', `sleep ${ms / 1000}; ip -n ${ns} link del ${dev}`], { stdio: 'ignore' });
-  return new Promise<number | null>((r) => child.on('close', r));
+/**
+ * A child process ready to `ip -n ns link del dev` the moment go() is called (this thread is then
+ * blocked in waitLinkGone); done gives its exit code and the wall-clock ms when the link was gone.
+ */
+async function deleteOnCue(ns: string, dev: string) {
+  const child = spawn('sh', ['-c', `echo ready; read cue; ip -n ${ns} link del ${dev} && date +%s%3N`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  const done = new Promise<{ code: number | null; deletedAt: number }>((r) => child.on('close', (code) => r({ code, deletedAt: Number(out.split('\n')[1]) })));
+  await until('the deleting shell to start', () => out.startsWith('ready\n'), 10_000);
+  return { go: () => child.stdin.end('go\n'), done };
 }
 
 describe('waiting for a link to go', { skip }, () => {
@@ -36,10 +45,11 @@ describe('waiting for a link to go', { skip }, () => {
     const events = RtNetlink.inNetns(netnsPath(ns), { linkEvents: true });
     try {
       const index = indexOf(ns, 'twd0');
-      const deleted = deleteLater(ns, 'twd0', 100);
+      const deleted = await deleteOnCue(ns, 'twd0');
+      deleted.go();
       assert.equal(events.waitLinkGone(index, 5000), true);
       assert.doesNotMatch(ipIn(ns, '-o', 'link', 'show'), /twd0/, 'unlisted when the wait ends');
-      assert.equal(await deleted, 0);
+      assert.equal((await deleted.done).code, 0);
     } finally {
       events.close();
     }
@@ -53,9 +63,13 @@ describe('waiting for a link to go', { skip }, () => {
       const start = performance.now();
       assert.equal(events.waitLinkGone(indexOf(ns, 'twd1'), 150), false);
       assert.ok(performance.now() - start >= 140, 'waited the time given');
-      const other = deleteLater(ns, 'twd2', 20);
-      assert.equal(events.waitLinkGone(indexOf(ns, 'twd1'), 500), false);
-      assert.equal(await other, 0);
+      const other = await deleteOnCue(ns, 'twd2');
+      other.go();
+      assert.equal(events.waitLinkGone(indexOf(ns, 'twd1'), 1000), false);
+      const ended = Date.now();
+      const { code, deletedAt } = await other.done;
+      assert.equal(code, 0);
+      assert.ok(deletedAt <= ended, `the other link went during the wait (${ended - deletedAt} ms before its end)`);
       assert.match(ipIn(ns, '-o', 'link', 'show'), /twd1/);
     } finally {
       events.close();

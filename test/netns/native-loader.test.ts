@@ -12,11 +12,12 @@ import { copyFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { canUseNetns, createNetns, deleteNetns, uniqueId } from '../helpers/netns.js';
+import { createNetns, deleteNetns, uniqueId } from '../helpers/netns.js';
 import { PLUGIN_BIN } from '../helpers/paths.js';
 import { runPlugin } from '../helpers/run-plugin.js';
+import { NETNS, skipUnless } from '../helpers/require.js';
 
-const skip = canUseNetns() ? false : 'needs root and network namespaces';
+const skip = skipUnless(NETNS);
 
 describe('embedded native library loader', { skip }, () => {
   let ns: string;

@@ -4,17 +4,19 @@
  * chaining with the reference portmap plugin.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createNetns, canUseNetns, deleteNetns, ipIn, netnsPath, sh } from '../helpers/netns.js';
+import { createNetns, deleteNetns, ipIn, netnsPath, sh } from '../helpers/netns.js';
 import { REF_PLUGINS } from '../helpers/paths.js';
 import { cniEnv, runPlugin } from '../helpers/run-plugin.js';
+import { until } from '../helpers/wait.js';
 import { hostVethName } from '../../shared/net/attachment-hash.js';
 import { Lab, type LabHost, type LabPod } from '../lab/lab.js';
+import { ETCD, NETNS, PORTMAP, skipUnless } from '../helpers/require.js';
 
-const skip = canUseNetns() ? false : 'needs root and network namespaces';
+const skip = skipUnless(NETNS, ETCD);
 const VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'];
 
 async function waitFor<T>(f: () => T | undefined, ms = 3000): Promise<T | undefined> {
@@ -334,7 +336,7 @@ describe('twill plugin against a running twilld', { skip }, () => {
     assert.match(String(ns.json?.['msg']), /CNI_NETNS \/var\/run\/netns\/does-not-exist does not exist/);
   });
 
-  it('chains with the reference portmap plugin, which accepts our result as prevResult', { skip: readdirSync(REF_PLUGINS).includes('portmap') ? false : 'portmap not installed' }, async () => {
+  it('chains with the reference portmap plugin, which accepts our result as prevResult', { skip: skipUnless(PORTMAP) }, async () => {
     const pod = await lab.addPod(h, { cniVersion: '1.0.0' });
     const conf = { cniVersion: '1.0.0', name: 'twill', type: 'portmap', capabilities: { portMappings: true }, snat: true,
       runtimeConfig: { portMappings: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] }, prevResult: pod.result };
@@ -362,12 +364,7 @@ describe('twill plugin against a running twilld', { skip }, () => {
     assert.equal(del.code, 0);
     assert.ok(!vethsOn(h).includes(((pod.result['interfaces'] as Array<{ name: string }>)[1]!).name));
     await lab.startDaemon(h);
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline) {
-      const allocs = await lab.api<Array<{ containerID: string }>>(h, '/v1/ipam/allocations');
-      if (!allocs.some((a) => a.containerID === pod.containerID)) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.fail('the queued release was not applied after the daemon came back');
+    await until('the queued release to be applied after the daemon came back', async () =>
+      !(await lab.api<Array<{ containerID: string }>>(h, '/v1/ipam/allocations')).some((a) => a.containerID === pod.containerID), 5000, 100);
   });
 });

@@ -37,7 +37,7 @@ describe('lease policy', () => {
     assert.throws(() => planAcquire(cfg, [lease('10.5.2.0/24', '2.2.2.2'), lease('10.5.3.0/24', '2.2.2.2')], '2.2.2.2', null), /already advertised/);
   });
   it('picks only free subnets between SubnetMin and SubnetMax', () => {
-    const taken = [lease('10.5.1.0/24', 'a'), lease('10.5.2.0/24', 'b'), lease('10.5.4.0/24', 'c')].map((l) => ({ ...l, attrs: { ...l.attrs, PublicIP: '1.1.1.' + l.attrs.PublicIP.length } }));
+    const taken = [lease('10.5.1.0/24', '1.1.1.1'), lease('10.5.2.0/24', '1.1.1.2'), lease('10.5.4.0/24', '1.1.1.4')]; // three other hosts
     for (let i = 0; i < 20; i++) {
       const p = planAcquire(cfg, taken, '2.2.2.2', null);
       assert.ok(p.kind === 'create' && formatCidr(p.subnet) === '10.5.3.0/24');

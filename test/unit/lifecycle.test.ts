@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { until } from '../helpers/wait.js';
 
 const lifecycle = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'daemon', 'lifecycle.js')).href;
 const logger = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'daemon', 'logger.js')).href;
@@ -13,8 +13,15 @@ function child(script: string) {
   let out = '';
   c.stdout.on('data', (b: Buffer) => (out += b.toString()));
   c.stderr.on('data', (b: Buffer) => (out += b.toString()));
-  const exit = new Promise<number | null>((r) => c.on('exit', (code) => r(code)));
-  return { c, exit, out: () => out };
+  let exited = false;
+  const exit = new Promise<number | null>((r) => c.on('exit', (code) => ((exited = true), r(code))));
+  /** Waits until the child has printed `text`; fails at once if it exits first, and after 10 s. */
+  const printed = (text: string) => until(`the child to print ${text}`, () => {
+    if (out.includes(text)) return true;
+    if (exited) throw new Error(`the child exited before printing ${text}:\n${out}`);
+    return false;
+  }, 10_000);
+  return { c, exit, out: () => out, printed };
 }
 
 describe('lifecycle signals', () => {
@@ -22,9 +29,9 @@ describe('lifecycle signals', () => {
     const p = child(`import { installSignalHandlers } from '${lifecycle}'; import { createLogger } from '${logger}';
       const s = installSignalHandlers(createLogger({ dest: 1 })); s.addEventListener('abort', () => console.log('ABORTED'));
       console.log('READY'); setInterval(() => {}, 1000);`);
-    while (!p.out().includes('READY')) await delay(20);
+    await p.printed('READY');
     p.c.kill('SIGTERM');
-    while (!p.out().includes('ABORTED')) await delay(20);
+    await p.printed('ABORTED');
     p.c.kill('SIGTERM');
     assert.equal(await p.exit, 1);
     assert.match(p.out(), /second signal, exiting now/);

@@ -7,12 +7,13 @@ import { parseNetConfig } from '../../daemon/config/net-config.js';
 import { SubnetExhaustedError } from '../../shared/errors.js';
 import { formatCidr } from '../../shared/ip/cidr.js';
 import { testLogger } from '../helpers/log.js';
+import { until } from '../helpers/wait.js';
 
 const cfg = parseNetConfig('{"Network":"10.5.0.0/16","SubnetMin":"10.5.1.0","SubnetMax":"10.5.15.0","Backend":{"Type":"vxlan"}}');
 const attrs = (i: number) => ({ PublicIP: `192.168.0.${i}`, BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: `02:00:00:00:00:${i.toString(16).padStart(2, '0')}` } });
 
 describe('LocalSubnetManager on the in-memory registry', () => {
-  it('20 managers racing for 15 subnets: 15 distinct leases, 5 clear failures, 0 duplicates (5 rounds)', async () => {
+  it('20 managers racing in-process for 15 subnets (interleaved at awaits; test/lab/race.test.ts races processes): 15 distinct leases, 5 clear failures, 0 duplicates (5 rounds)', async () => {
     for (let round = 0; round < 5; round++) {
       const reg = new MemorySubnetRegistry();
       const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => new LocalSubnetManager(reg, testLogger()).acquireLease(cfg, attrs(i + 1), null)));
@@ -38,7 +39,7 @@ describe('LocalSubnetManager on the in-memory registry', () => {
     const reg = new MemorySubnetRegistry();
     const m = new LocalSubnetManager(reg, testLogger(), { ttlS: 1 });
     const first = await m.acquireLease(cfg, attrs(1), null);
-    await new Promise((r) => setTimeout(r, 1300));
+    await until('the lease to expire', async () => (await reg.listLeases()).leases.length === 0, 5000);
     assert.equal((await reg.listLeases()).leases.length, 0, 'the lease expired');
     const back = await m.acquireLease(cfg, attrs(1), first.subnet);
     assert.equal(formatCidr(back.subnet), formatCidr(first.subnet));
@@ -54,8 +55,11 @@ describe('LocalSubnetManager on the in-memory registry', () => {
     const reg = new MemorySubnetRegistry();
     const lines: Array<Record<string, unknown>> = [];
     const m = new LocalSubnetManager(reg, testLogger(lines), { configPollMs: 20 });
+    let reads = 0;
+    const read = reg.getNetworkConfig.bind(reg);
+    reg.getNetworkConfig = () => (reads++, read());
     const p = m.getNetworkConfig(new AbortController().signal);
-    await new Promise((r) => setTimeout(r, 100));
+    await until('five reads of the missing config', () => reads >= 5, 5000);
     await reg.putNetworkConfig('{"Network":"10.9.0.0/16","Backend":{"Type":"host-gw"}}');
     assert.equal((await p).backendType, 'host-gw');
     assert.equal(lines.filter((l) => l['msg'] === 'waiting for a valid network config').length, 1);
@@ -67,7 +71,7 @@ describe('LocalSubnetManager on the in-memory registry', () => {
     const ac = new AbortController();
     const m = new LocalSubnetManager(reg, testLogger(lines), { configPollMs: 20 });
     const p = m.getNetworkConfig(ac.signal).catch((e: Error) => e);
-    await new Promise((r) => setTimeout(r, 60));
+    await until('the manager to say it waits', () => lines.some((l) => l['msg'] === 'waiting for a valid network config'), 5000);
     ac.abort();
     await p;
     assert.match(String(lines.find((l) => l['msg'] === 'waiting for a valid network config')?.['problem']), /Network 10\.9\.0\.0\/30 is too small/);
