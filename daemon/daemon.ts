@@ -14,7 +14,8 @@ import { ApiServer } from './api/api-server.js';
 import type { Backend, ExternalInterface } from './backend/backend.js';
 import { createBackend } from './backend/backends.js';
 import { findExternalInterface, type IfaceSelection } from './external-interface.js';
-import { AllocationStore } from './ipam/allocation-store.js';
+import { AddressAllocator } from './ipam/address-allocator.js';
+import { FileAllocationStore } from './ipam/allocation-store.js';
 import { LinkDeleter } from './link-deleter.js';
 import type { Logger } from './logger.js';
 import { applyMasquerade, detectMasqMode, removeMasquerade, type MasqMode } from './masq/masquerade.js';
@@ -58,7 +59,7 @@ export class Daemon {
   private cfg: NetConfig | null = null;
   private ext: ExternalInterface | null = null;
   private backend: Backend | null = null;
-  private ipam: AllocationStore | null = null;
+  private ipam: AddressAllocator | null = null;
   private mtu = 0;
   private masqMode: MasqMode | null = null;
   private api: ApiServer | null = null;
@@ -125,7 +126,7 @@ export class Daemon {
       await applyMasquerade(this.masqMode, cfg.network, lease.subnet);
       this.log.info({ mode: this.masqMode }, 'masquerade rules applied');
     }
-    this.ipam = new AllocationStore(this.s.dataDir, lease.subnet);
+    this.ipam = new AddressAllocator(lease.subnet, new FileAllocationStore(this.s.dataDir, lease.subnet));
     this.drainPendingReleases();
     this.links = new LinkDeleter(this.log.child({ component: 'links' }));
     this.api = new ApiServer(this.s.socketPath, this.apiHandlers(), this.log.child({ component: 'api' }));
