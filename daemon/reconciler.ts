@@ -17,8 +17,6 @@ export class Reconciler {
   private waiters: Array<() => void> = [];
   private kick: (() => void) | null = null;
   private readonly retry = new Backoff(1000, 30_000);
-  /** Completed passes (for tests and logs). */
-  passes = 0;
 
   constructor(private readonly backend: Backend, private readonly remote: () => Lease[], private readonly log: Logger) {}
 
@@ -60,7 +58,6 @@ export class Reconciler {
     const t0 = performance.now();
     try {
       const r = await this.backend.reconcile(leases);
-      this.passes++;
       const ms = Math.round(performance.now() - t0);
       if (r.added || r.removed || r.failed.length) this.log.info({ remote: leases.length, added: r.added, removed: r.removed, failed: r.failed.length, ms }, 'kernel reconciled');
       for (const f of r.failed) this.log.error({ line: f.line, err: f.error }, 'kernel change failed');

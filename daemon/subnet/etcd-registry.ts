@@ -135,14 +135,6 @@ export class EtcdSubnetRegistry implements SubnetRegistry {
     return snap;
   }
 
-  async getLease(subnet: Cidr): Promise<Lease | null> {
-    const res = await this.guard('reading a lease', () => this.client.get(this.keyOf(subnet)).exec());
-    const kv = res.kvs[0];
-    if (!kv) return null;
-    const d = decodeLease(subnetKeyOf(subnet), kv.value, kv.lease);
-    return d.ok ? d.lease : null;
-  }
-
   private async grant(ttlS: number): Promise<string> {
     const res = await this.client.leaseClient.leaseGrant({ TTL: ttlS, ID: 0 });
     return String(res.ID);

@@ -24,8 +24,6 @@ export class MemorySubnetRegistry implements SubnetRegistry {
   private readonly listeners = new Set<(b: RegistryWatchBatch | Error) => void>();
   /** Every change, so a watch can start from a past revision as etcd's does. */
   private readonly history: RegistryWatchBatch[] = [];
-  /** Number of create calls, to observe retries in tests. */
-  creates = 0;
 
   async getNetworkConfig(): Promise<string | null> {
     return this.config;
@@ -84,16 +82,7 @@ export class MemorySubnetRegistry implements SubnetRegistry {
     return snap;
   }
 
-  async getLease(subnet: Cidr): Promise<Lease | null> {
-    const key = subnetKeyOf(subnet);
-    const e = this.entries.get(key);
-    if (!e) return null;
-    const d = decodeLease(key, e.value, e.leaseId, e.expiresAt);
-    return d.ok ? d.lease : null;
-  }
-
   async createLease(subnet: Cidr, attrs: LeaseAttrs, ttlS: number): Promise<Lease> {
-    this.creates++;
     const key = subnetKeyOf(subnet);
     if (this.entries.has(key)) throw new SubnetTakenError(`subnet ${key} is already leased`);
     const e = this.set(key, encodeLeaseAttrs(attrs), ttlS);

@@ -6,7 +6,7 @@
 import { throwAjvErrors } from './ajv-errors.js';
 import { validateNetConfig, type Validator } from './validators.js';
 import { DecodeError, InvalidCidrError, InvalidConfigError } from '../errors.js';
-import { type Cidr, contains, formatCidr, formatIp, maskOf, networkOf, parseCidr, parseIp, sizeOf } from '../ip/cidr.js';
+import { canonical, type Cidr, contains, formatCidr, formatIp, maskOf, parseCidr, parseIp, sizeOf } from '../ip/cidr.js';
 
 /** The backend types twill implements. */
 export const BACKEND_TYPES = ['vxlan', 'host-gw', 'udp', 'alloc'] as const;
@@ -82,7 +82,7 @@ export function checkNetConfig(raw: RawNetConfig): NetConfig {
     throw new InvalidConfigError('Network is required: set it to the IPv4 CIDR of the pod network, e.g. "10.5.0.0/16"', 'Network');
   }
   const parsed = field('Network', () => parseCidr(raw.Network!));
-  const network: Cidr = { ip: networkOf(parsed), prefix: parsed.prefix };
+  const network = canonical(parsed);
 
   let subnetLen: number;
   if (raw.SubnetLen !== undefined && raw.SubnetLen > 0) {
