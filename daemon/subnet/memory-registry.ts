@@ -1,9 +1,9 @@
 /**
  * MemorySubnetRegistry: an in-memory SubnetRegistry with etcd's semantics (revisions,
  * create-if-absent, TTL expiry as deletes, watches that can be broken on purpose). For unit
- * tests of the subnet manager and dry runs; the etcd registry is tested against a real etcd.
+ * tests of the subnet manager and the lease watcher; the etcd registry is tested against a real etcd.
  */
-import { LeaseLostError, SubnetTakenError } from '../../shared/errors.js';
+import { EtcdUnavailableError, LeaseLostError, SubnetTakenError } from '../../shared/errors.js';
 import { type Cidr, subnetKeyOf } from '../../shared/ip/cidr.js';
 import { decodeLease, encodeLeaseAttrs, type Lease, type LeaseAttrs } from './lease.js';
 import type { LeaseSnapshot, RegistryEvent, RegistryWatchBatch, SubnetRegistry } from './registry.js';
@@ -69,7 +69,7 @@ export class MemorySubnetRegistry implements SubnetRegistry {
 
   /** Breaks every open watch, as a disconnect or a compaction would. */
   breakWatches(reason = 'watch broken'): void {
-    for (const l of this.listeners) l(new Error(reason));
+    for (const l of this.listeners) l(new EtcdUnavailableError(reason));
   }
 
   async listLeases(): Promise<LeaseSnapshot> {

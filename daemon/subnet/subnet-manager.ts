@@ -4,7 +4,7 @@
  * plan from allocate-subnet.ts, retrying lost create races, and renews it before it expires.
  */
 import { type NetConfig, parseNetConfig } from '../../shared/config/net-config.js';
-import { AppError, describeError, SubnetTakenError } from '../../shared/errors.js';
+import { AbortedError, AppError, describeError, EtcdRefusedError, SubnetTakenError } from '../../shared/errors.js';
 import { type Cidr, formatCidr } from '../../shared/ip/cidr.js';
 import type { Logger } from '../logger.js';
 import { Backoff, sleep } from '../sleep.js';
@@ -35,13 +35,18 @@ export class LocalSubnetManager {
     this.configPollMs = opts.configPollMs ?? 1000;
   }
 
-  /** Reads and checks `<prefix>/config`, waiting (and saying why) while it is missing or invalid. */
+  /**
+   * Reads and checks `<prefix>/config`, waiting (and saying why) while it is missing or invalid, or
+   * etcd cannot be reached (then with a growing delay). Throws what waiting cannot cure (etcd
+   * refusing the read), and AbortedError when `signal` fires.
+   */
   async getNetworkConfig(signal: AbortSignal): Promise<NetConfig> {
     let lastProblem = '';
     const backoff = new Backoff(this.configPollMs, 10_000);
     for (;;) {
-      if (signal.aborted) throw new Error('aborted while waiting for the network config');
+      if (signal.aborted) throw new AbortedError('aborted while waiting for the network config');
       let problem: string;
+      let delayMs = this.configPollMs;
       try {
         const text = await this.registry.getNetworkConfig();
         if (text !== null) {
@@ -51,11 +56,13 @@ export class LocalSubnetManager {
         }
         problem = 'network config key is missing; write it with `twilld config put` or etcdctl put <prefix>/config';
       } catch (e) {
+        if (e instanceof EtcdRefusedError) throw e;
+        if (e instanceof AppError && e.retryable) delayMs = backoff.next();
         problem = describeError(e);
       }
       if (problem !== lastProblem) this.log.warn({ problem }, 'waiting for a valid network config');
       lastProblem = problem;
-      await sleep(problem.startsWith('etcd') ? backoff.next() : this.configPollMs, signal);
+      await sleep(delayMs, signal);
     }
   }
 
