@@ -23,13 +23,13 @@ function backend(results: Array<Partial<ReconcileReport> | Error>): Backend & { 
 describe('Reconciler', () => {
   it('coalesces requests made during a pass into one more pass', async () => {
     const b = backend([{}]);
-    const r = new Reconciler(b, () => [], testLogger());
+    const r = new Reconciler(b, { remoteLeases: () => [] }, testLogger());
     await Promise.all([r.request(), r.request(), r.request(), r.request()]);
     assert.ok(b.calls <= 2, `${b.calls} passes for 4 requests`);
   });
   it('does not make callers wait for retries of a failing pass, and retries in the background', async () => {
     const b = backend([{ failed: [{ line: 'route replace x', error: 'boom' }] }, new Error('kernel away'), {}]);
-    const r = new Reconciler(b, () => [], testLogger());
+    const r = new Reconciler(b, { remoteLeases: () => [] }, testLogger());
     await r.request();
     assert.equal(b.calls, 1, 'the caller got its answer after the first pass');
     const t0 = Date.now();
