@@ -47,25 +47,29 @@ function statusOf(e: AppError | null): number {
   return 500;
 }
 
+/**
+ * The request body as JSON ({} when empty). A body over MAX_REQUEST_BYTES is refused with 413 as
+ * soon as that is known (by its Content-Length, or by counting a chunked one), and the rest is
+ * read and dropped, so the client, still sending, gets the answer instead of a reset connection.
+ */
 function readBody(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > MAX_REQUEST_BYTES) {
+    const tooLarge = (): void => {
       reject(new ApiRequestError(413, API_ERR.TOO_LARGE, `request body over ${MAX_REQUEST_BYTES} bytes`));
-      return;
-    }
+      req.removeListener('data', onData);
+      req.resume();
+    };
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer): void => {
       size += c.length;
-      if (size > MAX_REQUEST_BYTES) {
-        reject(new ApiRequestError(413, API_ERR.TOO_LARGE, `request body over ${MAX_REQUEST_BYTES} bytes`));
-        req.destroy();
-        return;
-      }
+      if (size > MAX_REQUEST_BYTES) return tooLarge();
       chunks.push(c);
-    });
+    };
+    if (Number(req.headers['content-length'] ?? 0) > MAX_REQUEST_BYTES) return tooLarge();
+    req.on('data', onData);
     req.on('end', () => {
+      if (size > MAX_REQUEST_BYTES) return; // answered already
       if (size === 0) return resolve({});
       try {
         resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
@@ -122,14 +126,17 @@ export class ApiServer {
     rmSync(this.path, { force: true });
     const server = createServer((req, res) => this.handle(req, res));
     server.keepAliveTimeout = 1000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      const old = process.umask(0o177);
-      server.listen(this.path, () => {
-        process.umask(old);
-        resolve();
+    // The socket file is born 0600 (no moment at which others may connect), and the process's
+    // umask is restored whether listening works or not.
+    const old = process.umask(0o177);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.path, () => resolve());
       });
-    });
+    } finally {
+      process.umask(old);
+    }
     chmodSync(this.path, 0o600);
     this.server = server;
     this.log.info({ socket: this.path }, 'api listening');

@@ -3,6 +3,7 @@
  * route without a handler, or a handler answering another shape, does not compile). A request
  * goes straight from here to the IPAM allocator and the link deleter.
  */
+import { describeError } from '../../shared/errors.js';
 import { type Cidr, formatCidr, formatIp, gatewayOf } from '../../shared/ip/cidr.js';
 import { hostVethName } from '../../shared/net/attachment-hash.js';
 import type { Attachment, LeaseInfo } from '../../shared/protocol/api.js';
@@ -66,8 +67,16 @@ export function apiHandlers(d: ApiDeps): ApiHandlers {
       return { released };
     },
     'POST /v1/attachments/delete': (r) => {
-      // The veth first: the kernel unlists it while the address is released.
-      const link = d.links.delete(r.netns, hostVethName(r.containerID, r.ifName));
+      // The veth first: the kernel unlists it while the address is released. The release happens
+      // whatever becomes of the veth; one that cannot be deleted here is left to the caller.
+      const name = hostVethName(r.containerID, r.ifName);
+      let link: ReturnType<LinkDeleter['delete']>;
+      try {
+        link = d.links.delete(r.netns, name);
+      } catch (e) {
+        d.log.warn({ link: name, err: describeError(e) }, 'link deletion failed; the caller deletes it');
+        link = { deleting: false };
+      }
       return { released: release({ containerID: r.containerID, ifName: r.ifName }), ...link };
     },
   } satisfies ApiHandlers;
