@@ -23,11 +23,18 @@ export class DataPlane {
     this.log.info({ mode: m }, 'masquerade rules applied');
   }
 
-  /** Removes the masquerade rules (when installed) and what the backend programmed; a failure is logged. */
+  /**
+   * Removes the masquerade rules (when installed) and what the backend programmed. What cannot be
+   * removed is logged as a warning; "removed" is logged only when everything was.
+   */
   async remove(): Promise<void> {
+    const attempt = (what: string, step: () => Promise<void>): Promise<boolean> => step().then(
+      () => true,
+      (e: unknown) => (this.log.warn({ err: describeError(e) }, `cannot remove ${what}`), false),
+    );
     const masq = this.masqMode;
-    if (masq) await removeMasquerade(masq).catch((e: unknown) => this.log.warn({ err: describeError(e) }, 'cannot remove masquerade rules'));
-    await this.backend.teardown().catch((e: unknown) => this.log.warn({ err: describeError(e) }, 'cannot remove the data plane'));
-    this.log.info({}, 'data plane and rules removed');
+    const rules = masq ? await attempt('masquerade rules', () => removeMasquerade(masq)) : true;
+    const plane = await attempt('the data plane', () => this.backend.teardown());
+    if (rules && plane) this.log.info({}, 'data plane and rules removed');
   }
 }
