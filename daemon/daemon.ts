@@ -65,6 +65,7 @@ interface Running extends Prepared, Leases {
   ipam: AddressAllocator;
 }
 
+/** twilld's daemon: `run` is its whole life. */
 export class Daemon {
   constructor(private readonly s: DaemonSettings, private readonly subnets: LocalSubnetManager, private readonly log: Logger) {}
 

@@ -9,6 +9,7 @@ import type { Backend } from './backend/backend.js';
 import type { Logger } from './logger.js';
 import { applyMasquerade, detectMasqMode, type MasqMode, removeMasquerade } from './masq/masquerade.js';
 
+/** The backend and the masquerade rules, as installed on this host. */
 export class DataPlane {
   /** How the masquerade rules were installed; null while they are not. */
   private masqMode: MasqMode | null = null;

@@ -10,7 +10,7 @@ import { DEFAULT_SOCKET_PATH } from '../shared/protocol/api.js';
 import { DEFAULT_DATA_DIR } from '../shared/protocol/pending-release.js';
 import type { IfaceSelection } from './external-interface.js';
 import type { MasqMode } from './masq/masquerade.js';
-import type { EtcdOptions } from './subnet/etcd-registry.js';
+import type { EtcdOptions } from './subnet/etcd-options.js';
 import { LEASE_TTL_S } from './subnet/subnet-manager.js';
 
 /** What the daemon runs with, from its flags. */

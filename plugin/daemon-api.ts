@@ -8,6 +8,7 @@ import { DAEMON_TIMEOUT_MS, DaemonClient, type PendingCall } from './daemon-clie
 /** What follows the route in a call: the request body, for the routes that take one. */
 type BodyArg<R extends ApiRoute> = ApiRequest<R> extends void ? [] : [body: ApiRequest<R>];
 
+/** The daemon's routes as typed calls over a DaemonClient. */
 export class DaemonApi {
   private readonly client: DaemonClient;
 

@@ -86,6 +86,7 @@ function check<T>(v: Validator<T>, body: unknown): T {
   return body;
 }
 
+/** The API's HTTP server on its Unix socket; requests go to the handler of their route. */
 export class ApiServer {
   private server: Server | null = null;
 

@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Logger } from '../logger.js';
 
+/** The listening healthz server. */
 export class HealthzServer {
   private constructor(private readonly server: Server) {}
 

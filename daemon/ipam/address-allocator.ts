@@ -15,6 +15,7 @@ function keyOf(a: Attachment): string {
   return `${a.containerID}\u0000${a.ifName}`;
 }
 
+/** The pod addresses of one subnet: who holds which, and the policy that hands them out. */
 export class AddressAllocator {
   private readonly byIp = new Map<number, Attachment>();
   private readonly byKey = new Map<string, number>();

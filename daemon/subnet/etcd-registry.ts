@@ -5,27 +5,14 @@
  * etcd client errors are cast here and nowhere else: EtcdUnavailableError when etcd could not be
  * reached (retryable), EtcdRefusedError when it answered no.
  */
-import { readFileSync } from 'node:fs';
-import { Etcd3, type IOptions, type IWatchResponse, isRecoverableError } from 'etcd3';
+import { Etcd3, type IWatchResponse, isRecoverableError } from 'etcd3';
 import { AppError, EtcdRefusedError, EtcdUnavailableError, LeaseLostError, SubnetTakenError } from '../../shared/errors.js';
 import { type Cidr, subnetKeyOf } from '../../shared/ip/cidr.js';
 import { decodeLease, encodeLeaseAttrs, type Lease, type LeaseAttrs } from './lease.js';
 import type { LeaseSnapshot, RegistryEvent, RegistryWatchBatch, SubnetRegistry } from './registry.js';
+import { etcdClientOptions, type EtcdOptions, etcdTlsFiles } from './etcd-options.js';
 import { type EtcdTlsFiles, tlsProblem } from './etcd-tls-check.js';
 import { WatchQueue } from './watch-queue.js';
-
-/** How to reach etcd (flannel's --etcd-* flags). */
-export interface EtcdOptions {
-  endpoints: string[];
-  prefix: string;
-  certFile?: string;
-  keyFile?: string;
-  caFile?: string;
-  username?: string;
-  password?: string;
-  /** Per-call deadline. */
-  callTimeoutMs?: number;
-}
 
 /**
  * True for a foreign etcd3 error that means etcd could not be reached (rather than refused the
@@ -51,36 +38,7 @@ function castEtcdError(e: unknown, what: string, why?: string | null): AppError 
   });
 }
 
-/** The TLS files of flannel-style settings, read; null without TLS. */
-export function etcdTlsFiles(o: EtcdOptions): EtcdTlsFiles | null {
-  if (!o.caFile && !o.certFile && !o.keyFile) return null;
-  return {
-    ca: readFileSync(o.caFile ?? '/etc/ssl/certs/ca-certificates.crt'),
-    ...(o.keyFile ? { key: readFileSync(o.keyFile) } : {}),
-    ...(o.certFile ? { cert: readFileSync(o.certFile) } : {}),
-  };
-}
-
-/** Builds etcd3 client options from flannel-style settings (`tls`: their files, read). */
-export function etcdClientOptions(o: EtcdOptions, tls = etcdTlsFiles(o)): IOptions {
-  const opts: IOptions = {
-    hosts: o.endpoints,
-    dialTimeout: o.callTimeoutMs ?? 5000,
-    // A deadline for each request, never for a stream: the lease watch lives as long as the daemon
-    // (with a deadline it broke every 5 s, and each break re-read every lease).
-    defaultCallOptions: (call) => (call.isStream ? {} : { deadline: Date.now() + (o.callTimeoutMs ?? 5000) }),
-  };
-  if (tls) {
-    opts.credentials = {
-      rootCertificate: tls.ca!,
-      ...(tls.key ? { privateKey: tls.key } : {}),
-      ...(tls.cert ? { certChain: tls.cert } : {}),
-    };
-  }
-  if (o.username) opts.auth = { username: o.username, password: o.password ?? '' };
-  return opts;
-}
-
+/** The SubnetRegistry on etcd v3, in flannel's key layout. */
 export class EtcdSubnetRegistry implements SubnetRegistry {
   private readonly client: Etcd3;
   private readonly prefix: string;

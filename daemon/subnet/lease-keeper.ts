@@ -24,6 +24,7 @@ export interface OwnLease {
 /** How keeping the lease ended: stopped by the caller, or lost for good. */
 export type LeaseEnd = 'stopped' | 'lost';
 
+/** Holds, renews and re-acquires this host's lease; see the file's header. */
 export class LeaseKeeper implements OwnLease {
   private lease: Lease;
   private reacquiring: Promise<void> | null = null;

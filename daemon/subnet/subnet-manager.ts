@@ -24,6 +24,7 @@ export interface SubnetManagerOptions {
   configPollMs?: number;
 }
 
+/** The lease policy (config, acquire, renew) over a SubnetRegistry. */
 export class LocalSubnetManager {
   readonly ttlS: number;
   readonly renewMarginS: number;
