@@ -27,7 +27,7 @@ import type { DaemonSettings } from './options.js';
 import { Reconciler } from './reconciler.js';
 import { readPreviousSubnet, writeSubnetFile } from './subnet-file.js';
 import { LeaseKeeper } from './subnet/lease-keeper.js';
-import { LeaseWatcher } from './subnet/lease-watcher.js';
+import type { LeaseWatcher } from './subnet/lease-watcher.js';
 import type { LeaseSnapshot } from './subnet/registry.js';
 import type { LocalSubnetManager } from './subnet/subnet-manager.js';
 
@@ -67,7 +67,7 @@ interface Running extends Prepared, Leases {
 
 /** twilld's daemon: `run` is its whole life. */
 export class Daemon {
-  constructor(private readonly s: DaemonSettings, private readonly subnets: LocalSubnetManager, private readonly log: Logger) {}
+  constructor(private readonly settings: DaemonSettings, private readonly subnets: LocalSubnetManager, private readonly log: Logger) {}
 
   /** Runs until `signal` aborts or the daemon fails; returns why it stopped. */
   async run(signal: AbortSignal): Promise<StopReason> {
@@ -90,6 +90,7 @@ export class Daemon {
       }
     } finally {
       signal.removeEventListener('abort', onAbort);
+      inner.abort(); // after a failure, the loops still running end too
       for (const u of undo.reverse()) await u();
       if (leases) this.log.info({ reason, subnet: formatCidr(leases.keeper.current.subnet) }, 'stopped; lease kept for reuse');
       else this.log.info({ reason }, 'stopped');
@@ -99,19 +100,21 @@ export class Daemon {
 
   /** Step 1: the external interface, the network config, the backend's devices. */
   private async prepare(stopping: Stopping, undo: Undo): Promise<Prepared> {
-    const ext = await findExternalInterface(this.s);
-    this.log.info({ iface: ext.name, ifaceIp: `${ext.ifaceIp}/${ext.ifacePrefix}`, publicIp: ext.publicIp, mtu: ext.mtu }, 'external interface selected');
+    const ext = await findExternalInterface(this.settings);
+    const ifaceIp = `${ext.ifaceIp}/${ext.ifacePrefix}`;
+    this.log.info({ iface: ext.name, ifaceIp, publicIp: ext.publicIp, mtu: ext.mtu }, 'external interface selected');
     const cfg = await this.subnets.getNetworkConfig(stopping.signal);
     this.log.info({ network: formatCidr(cfg.network), subnetLen: cfg.subnetLen, backend: cfg.backendType }, 'network config read');
     const backend = createBackend(cfg.backendType, {
-      cfg, ext, dataDir: this.s.dataDir, kernelResyncMs: this.s.kernelResyncS * 1000, log: this.log.child({ component: cfg.backendType }),
+      cfg, ext, dataDir: this.settings.dataDir, kernelResyncMs: this.settings.kernelResyncS * 1000,
+      log: this.log.child({ component: cfg.backendType }),
       onFatal: (e) => {
         this.log.fatal({ err: describeError(e), code: (e as AppError).code }, 'data plane failed');
         stopping.fail('fatal');
       },
     });
     const dataPlane = new DataPlane(backend, this.log);
-    if (this.s.cleanupOnExit) undo.push(() => dataPlane.remove());
+    if (this.settings.cleanupOnExit) undo.push(() => dataPlane.remove());
     const { mtu, backendData } = await backend.prepare();
     return { ext, cfg, dataPlane, mtu, backendData };
   }
@@ -120,11 +123,11 @@ export class Daemon {
   private async acquire(p: Prepared, signal: AbortSignal): Promise<Leases> {
     const attrs = { PublicIP: p.ext.publicIp, BackendType: p.cfg.backendType, BackendData: p.backendData };
     let listing: LeaseSnapshot | null = null;
-    const lease = await this.subnets.acquireLeaseRetrying(p.cfg, attrs, readPreviousSubnet(this.s.subnetFile), signal, (s) => (listing = s));
+    const previous = readPreviousSubnet(this.settings.subnetFile);
+    const lease = await this.subnets.acquireLeaseRetrying(p.cfg, attrs, previous, signal, (s) => (listing = s));
     const keeper = new LeaseKeeper(this.subnets, p.cfg, lease, this.log.child({ component: 'lease' }));
     const self = (): { publicIp: string; subnet: Cidr } => ({ publicIp: p.ext.publicIp, subnet: keeper.current.subnet });
-    const watcher = new LeaseWatcher(this.subnets.registry, p.cfg, this.log.child({ component: 'watch' }), self);
-    watcher.startFrom(listing);
+    const watcher = this.subnets.watchLeases(p.cfg, self, listing, this.log.child({ component: 'watch' }));
     return { keeper, watcher };
   }
 
@@ -133,19 +136,21 @@ export class Daemon {
     const { cfg } = p;
     const subnet = l.keeper.current.subnet;
     await p.dataPlane.backend.configure(l.keeper.current);
-    writeSubnetFile(this.s.subnetFile, { network: cfg.network, subnet, mtu: p.mtu, ipMasq: this.s.ipMasq });
-    this.log.info({ file: this.s.subnetFile, subnet: formatCidr(subnet), mtu: p.mtu }, 'subnet file written');
-    if (this.s.ipMasq) await p.dataPlane.masquerade(this.s.masqMode, cfg.network, subnet);
-    const ipam = new AddressAllocator(subnet, new FileAllocationStore(this.s.dataDir, subnet));
-    applyPendingReleases(this.s.dataDir, ipam, this.log);
+    writeSubnetFile(this.settings.subnetFile, { network: cfg.network, subnet, mtu: p.mtu, ipMasq: this.settings.ipMasq });
+    this.log.info({ file: this.settings.subnetFile, subnet: formatCidr(subnet), mtu: p.mtu }, 'subnet file written');
+    if (this.settings.ipMasq) await p.dataPlane.masquerade(this.settings.masqMode, cfg.network, subnet);
+    const ipam = new AddressAllocator(subnet, new FileAllocationStore(this.settings.dataDir, subnet));
+    applyPendingReleases(this.settings.dataDir, ipam, this.log);
     const links = new LinkDeleter(this.log.child({ component: 'links' }));
     undo.push(() => links.settle());
-    const handlers = apiHandlers({ network: cfg.network, backendType: cfg.backendType, mtu: p.mtu, ipMasq: this.s.ipMasq, lease: l.keeper, ipam, links, log: this.log });
-    const api = new ApiServer(this.s.socketPath, handlers, this.log.child({ component: 'api' }));
+    const handlers = apiHandlers({
+      network: cfg.network, backendType: cfg.backendType, mtu: p.mtu, ipMasq: this.settings.ipMasq, lease: l.keeper, ipam, links, log: this.log,
+    });
+    const api = new ApiServer(this.settings.socketPath, handlers, this.log.child({ component: 'api' }));
     undo.push(() => api.close().catch(() => undefined));
     await api.listen();
-    if (this.s.healthzPort > 0) {
-      const healthz = await HealthzServer.listen(this.s.healthzIp, this.s.healthzPort, () => l.keeper.held, this.log);
+    if (this.settings.healthzPort > 0) {
+      const healthz = await HealthzServer.listen(this.settings.healthzIp, this.settings.healthzPort, () => l.keeper.held, this.log);
       undo.push(() => healthz.close());
     }
     return { ...p, ...l, ipam };
@@ -158,8 +163,8 @@ export class Daemon {
     await Promise.all([
       syncLeases({ watcher: r.watcher, reconciler, keeper: r.keeper, publicIp: r.ext.publicIp, log: this.log }, sig),
       r.keeper.keep(sig).then((end) => end === 'lost' && stopping.fail('lease-lost')),
-      pollPendingReleases(this.s.dataDir, r.ipam, this.log, sig),
-      reconciler.resyncEvery(this.s.kernelResyncS * 1000, sig),
+      pollPendingReleases(this.settings.dataDir, r.ipam, this.log, sig),
+      reconciler.resyncEvery(this.settings.kernelResyncS * 1000, sig),
     ]);
   }
 }

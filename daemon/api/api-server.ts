@@ -7,9 +7,13 @@ import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 import { ajvErrorsText } from '../../shared/config/ajv-errors.js';
-import { validateAllocateBody, validateAttachmentBody, validateAttachmentDeleteBody, validateGcBody, type Validator } from '../../shared/config/validators.js';
+import {
+  validateAllocateBody, validateAttachmentBody, validateAttachmentDeleteBody, validateGcBody, type Validator,
+} from '../../shared/config/validators.js';
 import { AddressExhaustedError, AddressUnavailableError, AppError, describeError } from '../../shared/errors.js';
-import { API_ERR, type ApiErrorCode, type ApiRequest, type ApiResponse, type ApiRoute, MAX_REQUEST_BYTES } from '../../shared/protocol/api.js';
+import {
+  API_ERR, type ApiErrorCode, type ApiRequest, type ApiResponse, type ApiRoute, MAX_REQUEST_BYTES,
+} from '../../shared/protocol/api.js';
 import type { Logger } from '../logger.js';
 
 /** One handler per route, typed by the protocol: a route without one, or an answer of another shape, does not compile. */

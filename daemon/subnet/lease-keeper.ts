@@ -91,7 +91,8 @@ export class LeaseKeeper implements OwnLease {
       const lease = await this.subnets.acquireLeaseRetrying(this.cfg, old.attrs, old.subnet, signal);
       this.lease = lease;
       if (!cidrEquals(lease.subnet, old.subnet)) {
-        this.log.fatal({ old: formatCidr(old.subnet), new: formatCidr(lease.subnet) }, 'lease lost: our subnet went to another host; restarting is required');
+        const subnets = { old: formatCidr(old.subnet), new: formatCidr(lease.subnet) };
+        this.log.fatal(subnets, 'lease lost: our subnet went to another host; restarting is required');
         this.lost.abort();
         return;
       }

@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import { Backoff, sleep } from '../sleep.js';
 import { planAcquire } from './allocate-subnet.js';
 import type { Lease, LeaseAttrs } from './lease.js';
+import { LeaseWatcher } from './lease-watcher.js';
 import type { LeaseSnapshot, SubnetRegistry } from './registry.js';
 
 /** flannel's subnet lease TTL: 24 h. */
@@ -30,7 +31,7 @@ export class LocalSubnetManager {
   readonly renewMarginS: number;
   private readonly configPollMs: number;
 
-  constructor(readonly registry: SubnetRegistry, private readonly log: Logger, opts: SubnetManagerOptions = {}) {
+  constructor(private readonly registry: SubnetRegistry, private readonly log: Logger, opts: SubnetManagerOptions = {}) {
     this.ttlS = opts.ttlS ?? LEASE_TTL_S;
     this.renewMarginS = opts.renewMarginS ?? 60 * 60;
     this.configPollMs = opts.configPollMs ?? 1000;
@@ -105,6 +106,16 @@ export class LocalSubnetManager {
         await sleep(backoff.next(), signal);
       }
     }
+  }
+
+  /**
+   * A watcher of every lease of the network (flannel's WatchLeases), starting from `listing` (the one
+   * an acquisition was decided on) when given; `self` is this host's PublicIP and subnet.
+   */
+  watchLeases(cfg: NetConfig, self: () => { publicIp: string; subnet: Cidr }, listing: LeaseSnapshot | null, log: Logger): LeaseWatcher {
+    const watcher = new LeaseWatcher(this.registry, cfg, log, self);
+    watcher.startFrom(listing);
+    return watcher;
   }
 
   /** Rewrites our lease under a fresh TTL. */
