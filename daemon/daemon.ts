@@ -1,331 +1,170 @@
 /**
- * One host's side of the network, start to stop: external interface → network config → backend
- * devices → lease → local device config, subnet.env, masquerade → API socket → watch leases and
- * reconcile the kernel, renew the lease, re-acquire it if it is lost.
+ * One host's side of the network, start to stop, in four steps:
+ * 1. prepare: the external interface, the network config, the backend's devices;
+ * 2. acquire: this host's lease (the same subnet as before when it is free);
+ * 3. start: the local device, subnet.env, masquerade, pod addresses, the API socket and healthz;
+ * 4. serve, until a signal or a failure: watch leases and reconcile the kernel, keep the lease,
+ *    apply queued releases, re-read the kernel now and then.
+ * Each step that sets something up pushes its undo; on the way out the undos run in reverse.
  */
-import { createServer, type Server } from 'node:http';
 import type { NetConfig } from './config/net-config.js';
-import { AppError, describeError, LeaseLostError } from '../shared/errors.js';
-import { cidrEquals, formatCidr, formatIp, gatewayOf } from '../shared/ip/cidr.js';
-import type { AllocateRequest, Attachment, AttachmentDeleteRequest, GcRequest, LeaseInfo } from '../shared/protocol/api.js';
-import { hostVethName } from '../shared/net/attachment-hash.js';
-import { readPendingReleases } from '../shared/protocol/pending-release.js';
+import { AppError, describeError } from '../shared/errors.js';
+import { type Cidr, formatCidr } from '../shared/ip/cidr.js';
 import { ApiServer } from './api/api-server.js';
-import type { Backend, ExternalInterface } from './backend/backend.js';
+import { apiHandlers } from './api/handlers.js';
+import { HealthzServer } from './api/healthz-server.js';
+import type { ExternalInterface } from './backend/backend.js';
 import { createBackend } from './backend/backends.js';
-import { findExternalInterface, type IfaceSelection } from './external-interface.js';
-import { AllocationStore } from './ipam/allocation-store.js';
+import { DataPlane } from './data-plane.js';
+import { findExternalInterface } from './external-interface.js';
+import { AddressAllocator } from './ipam/address-allocator.js';
+import { FileAllocationStore } from './ipam/allocation-store.js';
+import { applyPendingReleases, pollPendingReleases } from './ipam/pending-releases.js';
+import { syncLeases } from './lease-sync.js';
 import { LinkDeleter } from './link-deleter.js';
 import type { Logger } from './logger.js';
-import { applyMasquerade, detectMasqMode, removeMasquerade, type MasqMode } from './masq/masquerade.js';
-import { notifyReady } from './notify.js';
+import type { DaemonSettings } from './options.js';
 import { Reconciler } from './reconciler.js';
-import { Backoff, sleep } from './sleep.js';
 import { readPreviousSubnet, writeSubnetFile } from './subnet-file.js';
-import type { Lease, LeaseAttrs } from './subnet/lease.js';
-import { type LeaseEvent, LeaseWatcher } from './subnet/lease-watcher.js';
-import type { LocalSubnetManager } from './subnet/subnet-manager.js';
+import { LeaseKeeper } from './subnet/lease-keeper.js';
+import type { LeaseWatcher } from './subnet/lease-watcher.js';
 import type { LeaseSnapshot } from './subnet/registry.js';
-
-export interface DaemonSettings extends IfaceSelection {
-  subnetFile: string;
-  socketPath: string;
-  dataDir: string;
-  ipMasq: boolean;
-  healthzIp: string;
-  healthzPort: number;
-  /** Remove masquerade rules and the data plane on a clean exit (the lease is kept either way). */
-  cleanupOnExit: boolean;
-  masqMode: MasqMode | 'auto';
-  /** Seconds between re-reads of the kernel state twill owns. */
-  kernelResyncS: number;
-}
+import type { LocalSubnetManager } from './subnet/subnet-manager.js';
 
 /** Why the daemon stopped; exit status 0 only for 'signal'. */
 export type StopReason = 'signal' | 'lease-lost' | 'fatal';
 
-/** Batches up to this many lease events are logged event by event at info level. */
-export const LOG_EACH_LEASE_MAX = 20;
-
-function countEvents(batch: readonly LeaseEvent[]): Record<string, number> {
-  const n = { added: 0, changed: 0, removed: 0 };
-  for (const ev of batch) n[ev.type]++;
-  return n;
+/** The daemon's way out: the signal every step and loop stops on, and why it fired. */
+interface Stopping {
+  readonly signal: AbortSignal;
+  fail(reason: StopReason): void;
 }
 
-export class Daemon {
-  private lease: Lease | null = null;
-  private cfg: NetConfig | null = null;
-  private ext: ExternalInterface | null = null;
-  private backend: Backend | null = null;
-  private ipam: AllocationStore | null = null;
-  private mtu = 0;
-  private masqMode: MasqMode | null = null;
-  private api: ApiServer | null = null;
-  private links: LinkDeleter | null = null;
-  private healthz: Server | null = null;
-  private watcher: LeaseWatcher | null = null;
-  private reconciler: Reconciler | null = null;
-  private stopReason: StopReason = 'signal';
-  private readonly inner = new AbortController();
+/** Undo steps, run last first when the daemon stops. */
+type Undo = Array<() => Promise<void>>;
 
-  constructor(private readonly s: DaemonSettings, private readonly subnets: LocalSubnetManager, private readonly log: Logger) {}
+/** What step 1 sets up. */
+interface Prepared {
+  ext: ExternalInterface;
+  cfg: NetConfig;
+  dataPlane: DataPlane;
+  /** The pods' MTU. */
+  mtu: number;
+  /** The backend's part of the lease (e.g. the VTEP MAC). */
+  backendData: unknown;
+}
+
+/** What step 2 sets up: the lease, and the watch of every lease, which starts from the listing the lease was chosen on. */
+interface Leases {
+  keeper: LeaseKeeper;
+  watcher: LeaseWatcher;
+}
+
+/** What step 4 runs. */
+interface Running extends Prepared, Leases {
+  ipam: AddressAllocator;
+}
+
+/** twilld's daemon: `run` is its whole life. */
+export class Daemon {
+  constructor(private readonly settings: DaemonSettings, private readonly subnets: LocalSubnetManager, private readonly log: Logger) {}
 
   /** Runs until `signal` aborts or the daemon fails; returns why it stopped. */
   async run(signal: AbortSignal): Promise<StopReason> {
-    const onAbort = (): void => this.inner.abort();
+    const inner = new AbortController();
+    let reason: StopReason = 'signal';
+    const stopping: Stopping = { signal: inner.signal, fail: (r) => ((reason = r), inner.abort()) };
+    const onAbort = (): void => inner.abort();
     signal.addEventListener('abort', onAbort, { once: true });
-    const sig = this.inner.signal;
+    const undo: Undo = [];
+    let leases: Leases | undefined;
     try {
-      await this.start(sig);
-      if (sig.aborted) return this.stopReason;
-      await Promise.all([this.watchLoop(sig), this.renewLoop(sig), this.pendingLoop(sig), this.resyncLoop(sig)]);
+      const prepared = await this.prepare(stopping, undo);
+      leases = await this.acquire(prepared, inner.signal);
+      const running = await this.start(prepared, leases, undo);
+      if (!inner.signal.aborted) await this.serve(running, stopping);
     } catch (e) {
-      if (!sig.aborted) {
+      if (!inner.signal.aborted) {
         this.log.fatal({ err: describeError(e), code: (e as AppError).code, hint: (e as AppError).hint }, 'daemon failed');
-        this.stopReason = 'fatal';
+        reason = 'fatal';
       }
     } finally {
       signal.removeEventListener('abort', onAbort);
-      await this.stop();
+      inner.abort(); // after a failure, the loops still running end too
+      for (const u of undo.reverse()) await u();
+      if (leases) this.log.info({ reason, subnet: formatCidr(leases.keeper.current.subnet) }, 'stopped; lease kept for reuse');
+      else this.log.info({ reason }, 'stopped');
     }
-    return this.stopReason;
+    return reason;
   }
 
-  private fail(reason: StopReason): void {
-    this.stopReason = reason;
-    this.inner.abort();
-  }
-
-  private attrs(backendData: unknown): LeaseAttrs {
-    return { PublicIP: this.ext!.publicIp, BackendType: this.cfg!.backendType, BackendData: backendData };
-  }
-
-  private async start(sig: AbortSignal): Promise<void> {
-    const ext = (this.ext = await findExternalInterface(this.s));
-    this.log.info({ iface: ext.name, ifaceIp: `${ext.ifaceIp}/${ext.ifacePrefix}`, publicIp: ext.publicIp, mtu: ext.mtu }, 'external interface selected');
-    const cfg = (this.cfg = await this.subnets.getNetworkConfig(sig));
+  /** Step 1: the external interface, the network config, the backend's devices. */
+  private async prepare(stopping: Stopping, undo: Undo): Promise<Prepared> {
+    const ext = await findExternalInterface(this.settings);
+    const ifaceIp = `${ext.ifaceIp}/${ext.ifacePrefix}`;
+    this.log.info({ iface: ext.name, ifaceIp, publicIp: ext.publicIp, mtu: ext.mtu }, 'external interface selected');
+    const cfg = await this.subnets.getNetworkConfig(stopping.signal);
     this.log.info({ network: formatCidr(cfg.network), subnetLen: cfg.subnetLen, backend: cfg.backendType }, 'network config read');
-    const backend = (this.backend = await createBackend(cfg.backendType, {
-      cfg, ext, dataDir: this.s.dataDir, kernelResyncMs: this.s.kernelResyncS * 1000, log: this.log.child({ component: cfg.backendType }),
+    const backend = await createBackend(cfg.backendType, {
+      cfg, ext, dataDir: this.settings.dataDir, kernelResyncMs: this.settings.kernelResyncS * 1000,
+      log: this.log.child({ component: cfg.backendType }),
       onFatal: (e) => {
         this.log.fatal({ err: describeError(e), code: (e as AppError).code }, 'data plane failed');
-        this.fail('fatal');
+        stopping.fail('fatal');
       },
-    }));
-    const prepared = await backend.prepare();
-    this.mtu = prepared.mtu;
-    const previous = readPreviousSubnet(this.s.subnetFile);
-    const lease = (this.lease = await this.subnets.acquireLeaseRetrying(cfg, this.attrs(prepared.backendData), previous, sig, (s) => (this.initialSnapshot = s)));
-    await backend.configure(lease);
-    writeSubnetFile(this.s.subnetFile, { network: cfg.network, subnet: lease.subnet, mtu: this.mtu, ipMasq: this.s.ipMasq });
-    this.log.info({ file: this.s.subnetFile, subnet: formatCidr(lease.subnet), mtu: this.mtu }, 'subnet file written');
-    if (this.s.ipMasq) {
-      this.masqMode = this.s.masqMode === 'auto' ? await detectMasqMode() : this.s.masqMode;
-      await applyMasquerade(this.masqMode, cfg.network, lease.subnet);
-      this.log.info({ mode: this.masqMode }, 'masquerade rules applied');
-    }
-    this.ipam = new AllocationStore(this.s.dataDir, lease.subnet);
-    this.drainPendingReleases();
-    this.links = new LinkDeleter(this.log.child({ component: 'links' }));
-    this.api = new ApiServer(this.s.socketPath, this.apiHandlers(), this.log.child({ component: 'api' }));
-    await this.api.listen();
-    if (this.s.healthzPort > 0) await this.listenHealthz();
-  }
-
-  private leaseInfo(): LeaseInfo {
-    const l = this.lease!;
-    return {
-      network: formatCidr(this.cfg!.network),
-      subnet: formatCidr(l.subnet),
-      gateway: formatIp(gatewayOf(l.subnet)),
-      mtu: this.mtu,
-      backendType: this.cfg!.backendType,
-      publicIp: l.attrs.PublicIP,
-      ipMasq: this.s.ipMasq,
-    };
-  }
-
-  /** Releases an attachment's address; whether it had one. */
-  private release(a: Attachment): boolean {
-    const ip = this.ipam!.release(a);
-    if (ip !== null) this.log.info({ containerID: a.containerID, ifName: a.ifName, address: formatIp(ip) }, 'address released');
-    return ip !== null;
-  }
-
-  private apiHandlers() {
-    return {
-      lease: () => this.leaseInfo(),
-      health: () => {
-        const ipam = this.ipam!;
-        const free = ipam.capacity - ipam.used;
-        return { ok: this.lease !== null, body: { ok: this.lease !== null, free, total: ipam.capacity } };
-      },
-      allocate: (r: AllocateRequest) => {
-        const a = { containerID: r.containerID, ifName: r.ifName };
-        const ip = this.ipam!.allocate(a, r.ip);
-        this.log.info({ containerID: a.containerID, ifName: a.ifName, address: formatIp(ip) }, 'address allocated');
-        return { address: this.ipam!.addressText(ip), gateway: formatIp(gatewayOf(this.lease!.subnet)), lease: this.leaseInfo() };
-      },
-      release: (a: Attachment) => ({ released: this.release(a) }),
-      gc: (r: GcRequest) => {
-        const released = this.ipam!.gc(r.valid);
-        if (released.length) this.log.info({ released: released.length, kept: r.valid.length }, 'addresses garbage-collected');
-        return { released };
-      },
-      allocations: () => this.ipam!.list(),
-      deleteAttachment: (r: AttachmentDeleteRequest) => {
-        // The veth first: the kernel unlists it while the address is released.
-        const link = this.links!.delete(r.netns, hostVethName(r.containerID, r.ifName));
-        return { released: this.release({ containerID: r.containerID, ifName: r.ifName }), ...link };
-      },
-    };
-  }
-
-  private listenHealthz(): Promise<void> {
-    const server = createServer((req, res) => {
-      const ok = req.url === '/healthz' && this.lease !== null;
-      res.writeHead(ok ? 200 : req.url === '/healthz' ? 503 : 404, { 'content-type': 'text/plain' });
-      res.end(ok ? 'ok\n' : 'not ready\n');
     });
-    this.healthz = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.s.healthzPort, this.s.healthzIp, () => {
-        this.log.info({ ip: this.s.healthzIp, port: this.s.healthzPort }, 'healthz listening');
-        resolve();
-      });
+    const dataPlane = new DataPlane(backend, this.log);
+    if (this.settings.cleanupOnExit) undo.push(() => dataPlane.remove());
+    const { mtu, backendData } = await backend.prepare();
+    return { ext, cfg, dataPlane, mtu, backendData };
+  }
+
+  /** Step 2: this host's lease, retried while etcd is away or the network is full. */
+  private async acquire(p: Prepared, signal: AbortSignal): Promise<Leases> {
+    const attrs = { PublicIP: p.ext.publicIp, BackendType: p.cfg.backendType, BackendData: p.backendData };
+    let listing: LeaseSnapshot | null = null;
+    const previous = readPreviousSubnet(this.settings.subnetFile);
+    const lease = await this.subnets.acquireLeaseRetrying(p.cfg, attrs, previous, signal, (s) => (listing = s));
+    const keeper = new LeaseKeeper(this.subnets, p.cfg, lease, this.log.child({ component: 'lease' }));
+    const self = (): { publicIp: string; subnet: Cidr } => ({ publicIp: p.ext.publicIp, subnet: keeper.current.subnet });
+    const watcher = this.subnets.watchLeases(p.cfg, self, listing, this.log.child({ component: 'watch' }));
+    return { keeper, watcher };
+  }
+
+  /** Step 3: the local side of the lease, and the services the plugin and the probes use. */
+  private async start(p: Prepared, l: Leases, undo: Undo): Promise<Running> {
+    const { cfg } = p;
+    const subnet = l.keeper.current.subnet;
+    await p.dataPlane.backend.configure(l.keeper.current);
+    writeSubnetFile(this.settings.subnetFile, { network: cfg.network, subnet, mtu: p.mtu, ipMasq: this.settings.ipMasq });
+    this.log.info({ file: this.settings.subnetFile, subnet: formatCidr(subnet), mtu: p.mtu }, 'subnet file written');
+    if (this.settings.ipMasq) await p.dataPlane.masquerade(this.settings.masqMode, cfg.network, subnet);
+    const ipam = new AddressAllocator(subnet, new FileAllocationStore(this.settings.dataDir, subnet));
+    applyPendingReleases(this.settings.dataDir, ipam, this.log);
+    const links = new LinkDeleter(this.log.child({ component: 'links' }));
+    undo.push(() => links.settle());
+    const handlers = apiHandlers({
+      network: cfg.network, backendType: cfg.backendType, mtu: p.mtu, ipMasq: this.settings.ipMasq, lease: l.keeper, ipam, links, log: this.log,
     });
-  }
-
-  private drainPendingReleases(): void {
-    for (const p of readPendingReleases(this.s.dataDir)) {
-      const ip = this.ipam!.release(p.attachment);
-      p.remove();
-      this.log.info({ ...p.attachment, address: ip === null ? null : formatIp(ip) }, 'queued release applied');
+    const api = new ApiServer(this.settings.socketPath, handlers, this.log.child({ component: 'api' }));
+    undo.push(() => api.close().catch(() => undefined));
+    await api.listen();
+    if (this.settings.healthzPort > 0) {
+      const healthz = await HealthzServer.listen(this.settings.healthzIp, this.settings.healthzPort, () => l.keeper.held, this.log);
+      undo.push(() => healthz.close());
     }
+    return { ...p, ...l, ipam };
   }
 
-  private async pendingLoop(sig: AbortSignal): Promise<void> {
-    while (!sig.aborted) {
-      await sleep(2000, sig);
-      if (!sig.aborted) this.drainPendingReleases();
-    }
-  }
-
-  /** A pass now and then even without lease events, so the kernel is re-read and drift is healed. */
-  private async resyncLoop(sig: AbortSignal): Promise<void> {
-    while (!sig.aborted) {
-      await sleep(this.s.kernelResyncS * 1000, sig);
-      if (!sig.aborted && this.reconciler) await this.reconciler.request();
-    }
-  }
-
-  private remoteLeases(): Lease[] {
-    const own = this.lease!.subnet;
-    return this.watcher!.leases().filter((l) => !cidrEquals(l.subnet, own));
-  }
-
-  private async watchLoop(sig: AbortSignal): Promise<void> {
-    this.watcher = new LeaseWatcher(this.subnets.registry, this.cfg!, this.log.child({ component: 'watch' }), () => ({ publicIp: this.ext!.publicIp, subnet: this.lease!.subnet }));
-    this.reconciler = new Reconciler(this.backend!, () => this.remoteLeases(), this.log.child({ component: this.backend!.type }));
-    let first = true;
-    this.watcher.startFrom(this.initialSnapshot);
-    this.initialSnapshot = null; // the watcher keeps what it needs
-    for await (const batch of this.watcher.watch(sig)) {
-      const own = this.lease!.subnet;
-      // A few events are logged one by one; a snapshot of thousands as one line (each at debug).
-      const each = batch.length <= LOG_EACH_LEASE_MAX ? 'info' : 'debug';
-      if (each === 'debug') this.log.info(countEvents(batch), 'leases changed');
-      for (const ev of batch) {
-        const mine = cidrEquals(ev.lease.subnet, own);
-        if (!mine) {
-          this.log[each]({ event: ev.type, subnet: formatCidr(ev.lease.subnet), publicIp: ev.lease.attrs.PublicIP }, 'lease ' + ev.type);
-          continue;
-        }
-        if (ev.type === 'removed') void this.reacquire(sig);
-        else if (ev.lease.attrs.PublicIP !== this.ext!.publicIp) {
-          this.log.error({ subnet: formatCidr(own), publicIp: ev.lease.attrs.PublicIP }, 'our lease was overwritten by another host');
-        }
-      }
-      await this.reconciler.request();
-      if (first) {
-        first = false;
-        this.log.info({ subnet: formatCidr(own), remote: this.remoteLeases().length }, 'ready');
-        await notifyReady(this.log, `lease ${formatCidr(own)}`);
-      }
-    }
-  }
-
-  private reacquiring: Promise<void> | null = null;
-  /** The lease listing the acquisition was decided on: the watcher starts from it (one range read less). */
-  private initialSnapshot: LeaseSnapshot | null = null;
-
-  /**
-   * Our key vanished (expired during an outage, deleted) or is no longer ours: take it back, the
-   * same subnet if it is still free. Concurrent callers (watch, renewal) share one attempt.
-   */
-  private reacquire(sig: AbortSignal): Promise<void> {
-    if (sig.aborted) return Promise.resolve();
-    this.reacquiring ??= this.doReacquire(sig).finally(() => (this.reacquiring = null));
-    return this.reacquiring;
-  }
-
-  private async doReacquire(sig: AbortSignal): Promise<void> {
-    const old = this.lease!;
-    this.log.warn({ subnet: formatCidr(old.subnet) }, 'our lease disappeared, re-acquiring');
-    try {
-      const lease = await this.subnets.acquireLeaseRetrying(this.cfg!, old.attrs, old.subnet, sig);
-      if (!cidrEquals(lease.subnet, old.subnet)) {
-        this.log.fatal({ old: formatCidr(old.subnet), new: formatCidr(lease.subnet) }, 'lease lost: our subnet went to another host; restarting is required');
-        this.lease = lease;
-        this.fail('lease-lost');
-        return;
-      }
-      this.lease = lease;
-      this.log.info({ subnet: formatCidr(lease.subnet) }, 'lease re-acquired');
-    } catch (e) {
-      if (!sig.aborted) {
-        this.log.fatal({ err: describeError(e) }, 'cannot re-acquire our lease');
-        this.fail('lease-lost');
-      }
-    }
-  }
-
-  private async renewLoop(sig: AbortSignal): Promise<void> {
-    const backoff = new Backoff(1000, 10_000);
-    while (!sig.aborted) {
-      const wait = Math.max(0, this.subnets.renewAt(this.lease!) - Date.now());
-      await sleep(Math.min(wait, 2 ** 31 - 1), sig);
-      if (sig.aborted) return;
-      if (this.subnets.renewAt(this.lease!) > Date.now()) continue; // re-acquired meanwhile
-      try {
-        const renewed = await this.subnets.renewLease(this.lease!);
-        this.lease = renewed;
-        backoff.reset();
-        this.log.info({ subnet: formatCidr(renewed.subnet), expiresAt: new Date(renewed.expiresAt).toISOString() }, 'lease renewed');
-      } catch (e) {
-        if (e instanceof LeaseLostError) {
-          await this.reacquire(sig);
-          continue;
-        }
-        this.log.warn({ err: describeError(e) }, 'lease renewal failed, retrying');
-        await sleep(backoff.next(), sig);
-      }
-    }
-  }
-
-  private async stop(): Promise<void> {
-    await this.api?.close().catch(() => undefined);
-    await this.links?.settle();
-    if (this.healthz) await new Promise<void>((r) => this.healthz!.close(() => r()));
-    if (this.s.cleanupOnExit) {
-      if (this.masqMode) await removeMasquerade(this.masqMode).catch((e: Error) => this.log.warn({ err: e.message }, 'cannot remove masquerade rules'));
-      await this.backend?.teardown().catch((e: Error) => this.log.warn({ err: e.message }, 'cannot remove the data plane'));
-      this.log.info({}, 'data plane and rules removed');
-    }
-    if (this.lease) this.log.info({ reason: this.stopReason, subnet: formatCidr(this.lease.subnet) }, 'stopped; lease kept for reuse');
-    else this.log.info({ reason: this.stopReason }, 'stopped');
+  /** Step 4: the daemon's loops, until `stopping` fires. */
+  private async serve(r: Running, stopping: Stopping): Promise<void> {
+    const sig = stopping.signal;
+    const reconciler = new Reconciler(r.dataPlane.backend, r.watcher, this.log.child({ component: r.dataPlane.backend.type }));
+    await Promise.all([
+      syncLeases({ watcher: r.watcher, reconciler, keeper: r.keeper, publicIp: r.ext.publicIp, log: this.log }, sig),
+      r.keeper.keep(sig).then((end) => end === 'lost' && stopping.fail('lease-lost')),
+      pollPendingReleases(this.settings.dataDir, r.ipam, this.log, sig),
+      reconciler.resyncEvery(this.settings.kernelResyncS * 1000, sig),
+    ]);
   }
 }
-

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { parseNetConfig } from './config/net-config.js';
-import { AppError, describeError } from '../shared/errors.js';
+import { AppError, ConfigMissingError, describeError } from '../shared/errors.js';
 import { subnetKeyOf } from '../shared/ip/cidr.js';
 import { defaultPluginPath, installCni } from './cli/install-cni.js';
 import { formatLeasesTable } from './cli/leases-table.js';
@@ -63,12 +63,8 @@ async function configPut(a: Args): Promise<void> {
 
 async function configGet(a: Args): Promise<void> {
   const text = await withRegistry(a, (r) => r.getNetworkConfig());
-  if (text === null) throw new AppErrorMissing(`no network config at ${String(a['etcd-prefix']).replace(/\/+$/, '')}/config`);
+  if (text === null) throw new ConfigMissingError(`no network config at ${String(a['etcd-prefix']).replace(/\/+$/, '')}/config`);
   process.stdout.write(text.endsWith('\n') ? text : text + '\n');
-}
-
-class AppErrorMissing extends AppError {
-  readonly code = 'ERR_CONFIG_MISSING';
 }
 
 async function leases(a: Args): Promise<void> {

@@ -8,9 +8,26 @@ import { InvalidConfigError } from '../shared/errors.js';
 import { isIp } from '../shared/ip/cidr.js';
 import { DEFAULT_SOCKET_PATH } from '../shared/protocol/api.js';
 import { DEFAULT_DATA_DIR } from '../shared/protocol/pending-release.js';
-import type { DaemonSettings } from './daemon.js';
-import type { EtcdOptions } from './subnet/etcd-registry.js';
+import type { IfaceSelection } from './external-interface.js';
+import type { MasqMode } from './masq/masquerade.js';
+import type { EtcdOptions } from './subnet/etcd-options.js';
 import { LEASE_TTL_S } from './subnet/subnet-manager.js';
+
+/** What the daemon runs with, from its flags. */
+export interface DaemonSettings extends IfaceSelection {
+  subnetFile: string;
+  socketPath: string;
+  dataDir: string;
+  ipMasq: boolean;
+  healthzIp: string;
+  /** 0: no healthz server. */
+  healthzPort: number;
+  /** Remove masquerade rules and the data plane on a clean exit (the lease is kept either way). */
+  cleanupOnExit: boolean;
+  masqMode: MasqMode | 'auto';
+  /** Seconds between re-reads of the kernel state twill owns. */
+  kernelResyncS: number;
+}
 
 /** Flags shared by every subcommand that talks to etcd. */
 export const etcdFlags = {

@@ -3,12 +3,13 @@
  * one more pass, so a burst of lease events costs at most two passes and kernel changes are
  * batched. A pass with failures is retried in the background with a growing delay (1 s to 30 s);
  * a new request cuts that delay short. Callers wait for the next pass only, never for the retries,
- * so one kernel entry that keeps failing cannot hold up later lease events.
+ * so one kernel entry that keeps failing cannot hold up later lease events. Without lease events a
+ * pass still runs now and then (resyncEvery), so the kernel is re-read and drift healed.
  */
 import { describeError } from '../shared/errors.js';
 import type { Backend } from './backend/backend.js';
 import type { Logger } from './logger.js';
-import { Backoff } from './sleep.js';
+import { Backoff, sleep } from './sleep.js';
 import type { Lease } from './subnet/lease.js';
 
 /**
@@ -29,18 +30,22 @@ function timerWait(ms: number, cut: AbortSignal): Promise<void> {
   });
 }
 
+/** Where a pass reads the leases to program: a read-only view of the LeaseWatcher's cache. */
+export interface LeaseCache {
+  /** The other hosts' leases as last seen. */
+  remoteLeases(): Lease[];
+}
+
 export class Reconciler {
   private running: Promise<void> | null = null;
   private dirty = false;
   private waiters: Array<() => void> = [];
   private kick: (() => void) | null = null;
   private readonly retry = new Backoff(1000, 30_000);
-  /** Completed passes (for tests and logs). */
-  passes = 0;
 
   constructor(
     private readonly backend: Backend,
-    private readonly remote: () => Lease[],
+    private readonly leases: LeaseCache,
     private readonly log: Logger,
     private readonly wait: RetryWait = timerWait,
   ) {}
@@ -52,6 +57,14 @@ export class Reconciler {
     this.kick?.();
     if (!this.running) this.running = this.loop().finally(() => (this.running = null));
     return done;
+  }
+
+  /** Asks for a pass every `ms` until `signal` aborts, so the kernel is re-read and drift healed without lease events. */
+  async resyncEvery(ms: number, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await sleep(ms, signal);
+      if (!signal.aborted) await this.request();
+    }
   }
 
   private async loop(): Promise<void> {
@@ -74,11 +87,10 @@ export class Reconciler {
 
   /** One pass; true when something failed and should be retried. */
   private async pass(): Promise<boolean> {
-    const leases = this.remote();
+    const leases = this.leases.remoteLeases();
     const t0 = performance.now();
     try {
       const r = await this.backend.reconcile(leases);
-      this.passes++;
       const ms = Math.round(performance.now() - t0);
       if (r.added || r.removed || r.failed.length) this.log.info({ remote: leases.length, added: r.added, removed: r.removed, failed: r.failed.length, ms }, 'kernel reconciled');
       for (const f of r.failed) this.log.error({ line: f.line, err: f.error }, 'kernel change failed');

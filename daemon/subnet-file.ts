@@ -2,9 +2,10 @@
  * flannel's subnet.env: four variables, written atomically (temp file, fsync, rename), read back at
  * start to reuse the previous subnet, and turned into mk-docker-opts output by `twilld docker-opts`.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type Cidr, formatCidr, formatIp, gatewayOf, networkOf, parseCidr } from '../shared/ip/cidr.js';
+import { writeFileAtomic } from '../shared/fs/atomic-file.js';
+import { canonical, type Cidr, formatCidr, formatIp, gatewayOf, parseCidr } from '../shared/ip/cidr.js';
 
 export interface SubnetFileData {
   network: Cidr;
@@ -27,15 +28,7 @@ export function formatSubnetFile(d: SubnetFileData): string {
 /** Writes the file atomically. */
 export function writeSubnetFile(path: string, d: SubnetFileData): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    writeSync(fd, formatSubnetFile(d));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  writeFileAtomic(path, formatSubnetFile(d), { mode: 0o644, fsync: true });
 }
 
 /** Parses KEY=VALUE lines. */
@@ -53,8 +46,7 @@ export function readPreviousSubnet(path: string): Cidr | null {
   try {
     const v = parseEnvFile(readFileSync(path, 'utf8'))['FLANNEL_SUBNET'];
     if (!v) return null;
-    const c = parseCidr(v);
-    return { ip: networkOf(c), prefix: c.prefix };
+    return canonical(parseCidr(v));
   } catch {
     return null;
   }

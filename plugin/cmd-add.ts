@@ -9,8 +9,7 @@ import { convertResult, parsePrevResult } from '../shared/cni/convert.js';
 import type { CniResult } from '../shared/cni/types.js';
 import { KernelError } from '../shared/errors.js';
 import { parseCidr } from '../shared/ip/cidr.js';
-import type { AllocateResponse } from '../shared/protocol/api.js';
-import { DaemonClient } from './daemon-client.js';
+import { DaemonApi } from './daemon-api.js';
 import { randomMac } from '../shared/net/mac.js';
 import type { Link } from './links.js';
 import { assertNetns } from './netns.js';
@@ -21,11 +20,11 @@ export async function cmdAdd(a: CmdArgs): Promise<Record<string, unknown>> {
   const conf = a.conf;
   const want = attachmentArgs(conf, a.args);
   assertNetns(a.netns);
-  const client = new DaemonClient(conf.socket);
+  const client = new DaemonApi(conf.socket);
   const undo: Array<() => Promise<unknown>> = [];
   const attachment = { containerID: a.containerID, ifName: a.ifName };
   try {
-    const pending = client.start<AllocateResponse>('POST', '/v1/ipam/allocate', want.ip ? { ...attachment, ip: want.ip } : attachment);
+    const pending = client.start('POST /v1/ipam/allocate', want.ip ? { ...attachment, ip: want.ip } : attachment);
     // While the daemon allocates: load the netlink code, read the bridge, name the host veth. A
     // failure there is thrown once the allocation is known, so that the address is released.
     let prepared: { links: typeof import('./links.js'); current: Link | null; hostName: string } | undefined;
@@ -37,7 +36,7 @@ export async function cmdAdd(a: CmdArgs): Promise<Record<string, unknown>> {
       unprepared = e;
     }
     const alloc = pending.answer();
-    undo.push(async () => client.call('POST', '/v1/ipam/release', attachment));
+    undo.push(async () => client.call('POST /v1/ipam/release', attachment));
     if (!prepared) throw unprepared;
     const { links, current, hostName } = prepared;
     const { configurePod, createVeth, deleteLink, enableIpForward, ensureBridge, readLink } = links;

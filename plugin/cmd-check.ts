@@ -5,8 +5,7 @@
  */
 import { CNI_ERR, CniError } from '../shared/cni/cni-error.js';
 import { parsePrevResult } from '../shared/cni/convert.js';
-import type { AllocationEntry, LeaseInfo } from '../shared/protocol/api.js';
-import { DaemonClient } from './daemon-client.js';
+import { DaemonApi } from './daemon-api.js';
 import { formatCidr } from '../shared/ip/cidr.js';
 import { hostVethName, readLink, readPodRoutes } from './links.js';
 import { assertNetns } from './netns.js';
@@ -25,9 +24,9 @@ export async function cmdCheck(a: CmdArgs): Promise<void> {
   if (!ipConf) fail(`prevResult has no IPv4 address for ${a.ifName}`);
   assertNetns(a.netns);
 
-  const client = new DaemonClient(conf.socket);
-  const lease = client.call<LeaseInfo>('GET', '/v1/lease');
-  const allocs = client.call<AllocationEntry[]>('GET', '/v1/ipam/allocations');
+  const client = new DaemonApi(conf.socket);
+  const lease = client.call('GET /v1/lease');
+  const allocs = client.call('GET /v1/ipam/allocations');
   const address = ipConf.address.split('/')[0];
   const mine = allocs.find((x) => x.containerID === a.containerID && x.ifName === a.ifName);
   if (!mine) fail(`twilld has no address allocated to ${a.containerID}/${a.ifName}`);

@@ -9,9 +9,9 @@
 import { DaemonUnavailableError, RemoteError } from '../shared/errors.js';
 import { netnsId } from '../shared/net/netns-id.js';
 import { RtNetlink } from '../shared/netlink/rtnetlink.js';
-import type { AttachmentDeleteResponse } from '../shared/protocol/api.js';
+import { API_ERR, type AttachmentDeleteResponse } from '../shared/protocol/api.js';
 import { queueRelease } from '../shared/protocol/pending-release.js';
-import { DaemonClient } from './daemon-client.js';
+import { DaemonApi } from './daemon-api.js';
 import { netnsExists } from './netns.js';
 import type { CmdArgs } from './skel.js';
 
@@ -21,7 +21,7 @@ const HANDED_OFF_WAIT_MS = 2000;
 export async function cmdDel(a: CmdArgs): Promise<void> {
   const conf = a.conf;
   const attachment = { containerID: a.containerID, ifName: a.ifName };
-  const client = new DaemonClient(conf.socket, 3000);
+  const client = new DaemonApi(conf.socket, 3000);
   // Watching before asking: the kernel's notification cannot come before the watch.
   const events = new RtNetlink({ linkEvents: true });
   let answer: AttachmentDeleteResponse | undefined;
@@ -29,7 +29,7 @@ export async function cmdDel(a: CmdArgs): Promise<void> {
   let linkError: unknown;
   try {
     try {
-      answer = client.call<AttachmentDeleteResponse>('POST', '/v1/attachments/delete', { ...attachment, netns: netnsId() });
+      answer = client.call('POST /v1/attachments/delete', { ...attachment, netns: netnsId() });
     } catch (e) {
       daemonError = e;
     }
@@ -46,7 +46,7 @@ export async function cmdDel(a: CmdArgs): Promise<void> {
   if (!answer) {
     try {
       // A daemon older than that endpoint releases the address alone; one that is down gets it queued.
-      if (daemonError instanceof RemoteError && daemonError.code === 'ERR_API_NOT_FOUND') client.call('POST', '/v1/ipam/release', attachment);
+      if (daemonError instanceof RemoteError && daemonError.code === API_ERR.NOT_FOUND) client.call('POST /v1/ipam/release', attachment);
       else throw daemonError;
     } catch (e) {
       if (!(e instanceof DaemonUnavailableError)) throw linkError ?? e;

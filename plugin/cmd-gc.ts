@@ -5,7 +5,7 @@
  */
 import { describeError } from '../shared/errors.js';
 import { CNI_ERR, CniError } from '../shared/cni/cni-error.js';
-import { DaemonClient } from './daemon-client.js';
+import { DaemonApi } from './daemon-api.js';
 import { bridgePorts, deleteLink, hostVethName } from './links.js';
 import type { CmdArgs } from './skel.js';
 
@@ -24,7 +24,7 @@ export async function cmdGc(a: CmdArgs): Promise<void> {
     errors.push(describeError(e));
   }
   try {
-    new DaemonClient(conf.socket).call('POST', '/v1/ipam/gc', { valid: valid.map((v) => ({ containerID: v.containerID, ifName: v.ifname })) });
+    new DaemonApi(conf.socket).call('POST /v1/ipam/gc', { valid: valid.map((v) => ({ containerID: v.containerID, ifName: v.ifname })) });
   } catch (e) {
     if ((e as { retryable?: boolean }).retryable && errors.length === 0) throw e;
     errors.push(describeError(e));

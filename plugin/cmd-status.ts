@@ -5,13 +5,13 @@
 import { CNI_ERR, CniError } from '../shared/cni/cni-error.js';
 import { describeError } from '../shared/errors.js';
 import type { HealthResponse } from '../shared/protocol/api.js';
-import { DaemonClient } from './daemon-client.js';
+import { DaemonApi } from './daemon-api.js';
 import type { CmdArgs } from './skel.js';
 
 export async function cmdStatus(a: CmdArgs): Promise<void> {
   let h: HealthResponse;
   try {
-    h = new DaemonClient(a.conf.socket, 3000).call<HealthResponse>('GET', '/v1/healthz');
+    h = new DaemonApi(a.conf.socket, 3000).call('GET /v1/healthz');
   } catch (e) {
     throw new CniError(CNI_ERR.STATUS_NOT_AVAILABLE, 'twilld is not available', describeError(e));
   }

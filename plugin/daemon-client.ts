@@ -1,6 +1,7 @@
 /**
- * Talks to twilld over its Unix socket (HTTP/1.1 + JSON) with a timeout. "No daemon" (no socket,
- * refused, timed out) is a retryable DaemonUnavailableError, which the plugin reports as CNI 11.
+ * Talks to twilld over its Unix socket (HTTP/1.1 + JSON) with a timeout: the transport, answers
+ * untyped (daemon-api.ts types them by route). "No daemon" (no socket, refused, timed out) is a
+ * retryable DaemonUnavailableError, which the plugin reports as CNI 11.
  */
 import { getSystemErrorName } from 'node:util';
 import * as libc from '../shared/native/libc.js';
@@ -65,7 +66,7 @@ export class DaemonClient {
    * blocking work (netlink) while the daemon answers. A failure to reach the daemon is thrown by
    * `answer()`, like every other failure of the call.
    */
-  start<T>(method: 'GET' | 'POST', path: string, body?: unknown): PendingCall<T> {
+  start(method: 'GET' | 'POST', path: string, body?: unknown): PendingCall<unknown> {
     const payload = body === undefined ? '' : JSON.stringify(body);
     const request = `${method} ${path} HTTP/1.1\r\nHost: twilld\r\nConnection: close\r\n` +
       (body === undefined ? '' : `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n`) + '\r\n' + payload;
@@ -77,12 +78,12 @@ export class DaemonClient {
       if (fd >= 0) libc.close(fd);
       return { answer: () => { throw e; } };
     }
-    return { answer: () => this.finish<T>(fd, method, path) };
+    return { answer: () => this.finish(fd, method, path) };
   }
 
   /** A whole call: request, then its answer. */
-  call<T>(method: 'GET' | 'POST', path: string, body?: unknown): T {
-    return this.start<T>(method, path, body).answer();
+  call(method: 'GET' | 'POST', path: string, body?: unknown): unknown {
+    return this.start(method, path, body).answer();
   }
 
   private unavailable(what: string, e: number): DaemonUnavailableError {
@@ -119,7 +120,7 @@ export class DaemonClient {
   }
 
   /** Reads the response to the end of the connection, closes it, and decodes it. */
-  private finish<T>(fd: number, method: string, path: string): T {
+  private finish(fd: number, method: string, path: string): unknown {
     const chunks: Buffer[] = [];
     try {
       const buf = Buffer.allocUnsafe(16 * 1024);
@@ -145,6 +146,6 @@ export class DaemonClient {
       const err = (data as ErrorBody).error ?? { code: 'ERR_REMOTE', message: `status ${res.status}`, retryable: false };
       throw new RemoteError(err.code, `twilld: ${err.message}`, err.retryable);
     }
-    return data as T;
+    return data;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Error classes shared by the daemon and the plugin. Callers branch on `code`, `retryable` or
- * `instanceof`, never on message text. The CNI numeric codes are assigned in one place only:
- * shared/cni/cni-error.ts.
+ * `instanceof`, never on message text. These classes reach CNI's numeric codes through one
+ * mapping, toCniError in shared/cni/cni-error.ts; plugin code that meets a condition CNI names
+ * itself (a bad CNI_* variable, a failed CHECK) throws a CniError with that code directly.
  */
 export abstract class AppError extends Error {
   abstract readonly code: string;
@@ -25,9 +26,19 @@ export class InvalidConfigError extends AppError {
   }
 }
 
+/** A configuration that is needed is not there (e.g. no network config in etcd for `twilld config get`). */
+export class ConfigMissingError extends AppError {
+  readonly code = 'ERR_CONFIG_MISSING';
+}
+
 /** A string is not a valid IPv4 address or CIDR. */
 export class InvalidCidrError extends AppError {
   readonly code = 'ERR_IP_INVALID';
+}
+
+/** A string is not a MAC address. */
+export class InvalidMacError extends AppError {
+  readonly code = 'ERR_MAC_INVALID';
 }
 
 /** Input could not be decoded (bad JSON). */
@@ -62,6 +73,14 @@ export class EtcdUnavailableError extends AppError {
   override readonly retryable = true;
 }
 
+/**
+ * etcd was reached and refused the call (authentication failed, permission denied, a request it
+ * calls invalid): asking again unchanged will not help.
+ */
+export class EtcdRefusedError extends AppError {
+  readonly code = 'ERR_ETCD_REFUSED';
+}
+
 /** The daemon's socket cannot be reached, or it is not ready. */
 export class DaemonUnavailableError extends AppError {
   readonly code = 'ERR_DAEMON_UNAVAILABLE';
@@ -73,7 +92,7 @@ export class AddressExhaustedError extends AppError {
   readonly code = 'ERR_IPAM_EXHAUSTED';
 }
 
-/** A requested pod address is outside this host's subnet or taken. */
+/** A requested pod address (runtimeConfig.ips, CNI_ARGS IP=) is not one of this host's pod addresses, or is taken. */
 export class AddressUnavailableError extends AppError {
   readonly code = 'ERR_IPAM_UNAVAILABLE';
 }
@@ -96,6 +115,11 @@ export class NsPathNotExistError extends AppError {
 /** The path exists but is not a network namespace. */
 export class NsPathNotNetnsError extends AppError {
   readonly code = 'ERR_NETNS_NOT_NETNS';
+}
+
+/** A wait was given up because its AbortSignal fired (the daemon is stopping). */
+export class AbortedError extends AppError {
+  readonly code = 'ERR_ABORTED';
 }
 
 /** The daemon answered a request with an error of its own. */

@@ -3,10 +3,11 @@
  * into the CNI bin dir and writes the conflist into the CNI conf dir, each atomically (temp file in
  * the same directory, fsync, rename), so a runtime never sees half a file. Idempotent.
  */
-import { chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidConfigError } from '../../shared/errors.js';
+import { writeFileAtomic } from '../../shared/fs/atomic-file.js';
 import { DEFAULT_SOCKET_PATH } from '../../shared/protocol/api.js';
 
 /** The conflist written when none is given: twill, then portmap for hostPort mappings. */
@@ -40,24 +41,10 @@ export function defaultPluginPath(): string {
   return underNode ? fileURLToPath(new URL('../../bin/twill', import.meta.url)) : join(dirname(process.execPath), 'twill');
 }
 
-/** Replaces `path` atomically with what `fill(tmp)` writes to a temp file beside it. */
-function replaceAtomic(path: string, mode: number, fill: (tmp: string) => void): void {
+/** Replaces `path` (and makes its directory) atomically, flushed to disk: a runtime never sees half a file. */
+function replaceAtomic(path: string, data: string | Uint8Array, mode: number): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  try {
-    fill(tmp);
-    const fd = openSync(tmp, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    chmodSync(tmp, mode);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomic(path, data, { mode, fsync: true });
 }
 
 export interface InstallOptions {
@@ -76,12 +63,13 @@ export function installCni(o: InstallOptions): string[] {
   checkConflist(text, o.conflist ?? 'the default conflist');
   const done: string[] = [];
   const binTarget = join(o.binDir, 'twill');
-  const same = existsSync(binTarget) && readFileSync(binTarget).equals(readFileSync(o.plugin));
-  if (!same) replaceAtomic(binTarget, 0o755, (tmp) => copyFileSync(o.plugin, tmp));
+  const plugin = readFileSync(o.plugin);
+  const same = existsSync(binTarget) && readFileSync(binTarget).equals(plugin);
+  if (!same) replaceAtomic(binTarget, plugin, 0o755);
   done.push(`${same ? 'unchanged' : 'installed'} ${binTarget}`);
   const confTarget = join(o.confDir, o.confName);
   const confSame = existsSync(confTarget) && readFileSync(confTarget, 'utf8') === text;
-  if (!confSame) replaceAtomic(confTarget, 0o644, (tmp) => writeFileSync(tmp, text));
+  if (!confSame) replaceAtomic(confTarget, text, 0o644);
   done.push(`${confSame ? 'unchanged' : 'written'} ${confTarget}`);
   return done;
 }

@@ -6,7 +6,7 @@
 import { throwAjvErrors } from '../../shared/config/ajv-errors.js';
 import type { Validator } from '../../shared/config/validator.js';
 import { DecodeError, InvalidCidrError, InvalidConfigError } from '../../shared/errors.js';
-import { type Cidr, contains, formatCidr, formatIp, maskOf, networkOf, parseCidr, parseIp, sizeOf } from '../../shared/ip/cidr.js';
+import { canonical, type Cidr, contains, formatCidr, formatIp, maskOf, parseCidr, parseIp, sizeOf } from '../../shared/ip/cidr.js';
 import { parseBackendConfig } from '../backend/backend-config.js';
 import { BACKEND_TYPES, type BackendType, backendNamed } from '../backend/backends.js';
 import { validateNetConfig } from './validators.js';
@@ -81,7 +81,7 @@ export function checkNetConfig(raw: RawNetConfig): NetConfig {
     throw new InvalidConfigError('Network is required: set it to the IPv4 CIDR of the pod network, e.g. "10.5.0.0/16"', 'Network');
   }
   const parsed = field('Network', () => parseCidr(raw.Network!));
-  const network: Cidr = { ip: networkOf(parsed), prefix: parsed.prefix };
+  const network = canonical(parsed);
 
   let subnetLen: number;
   if (raw.SubnetLen !== undefined && raw.SubnetLen > 0) {

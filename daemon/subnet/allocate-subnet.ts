@@ -8,7 +8,7 @@
  * conflict (two hosts with one address), reported instead of silently sharing the address.
  */
 import { PublicIpConflictError, SubnetExhaustedError } from '../../shared/errors.js';
-import { type Cidr, cidrEquals, containsCidr, formatCidr, formatIp, networkOf, sizeOf } from '../../shared/ip/cidr.js';
+import { canonical, type Cidr, cidrEquals, containsCidr, formatCidr, formatIp, networkOf, sizeOf } from '../../shared/ip/cidr.js';
 import type { NetConfig } from '../config/net-config.js';
 import type { Lease } from './lease.js';
 
@@ -43,7 +43,7 @@ export function planAcquire(
     if (!existing || existing.attrs.PublicIP === publicIp) {
       const others = ours.filter((l) => !cidrEquals(l.subnet, previous));
       if (others.length > 0) throw conflictError(publicIp, others, previous);
-      return existing ? { kind: 'reuse', lease: existing } : { kind: 'create', subnet: { ip: networkOf(previous), prefix: previous.prefix } };
+      return existing ? { kind: 'reuse', lease: existing } : { kind: 'create', subnet: canonical(previous) };
     }
   }
   if (ours.length === 1) return { kind: 'reuse', lease: ours[0]! };

@@ -2,80 +2,43 @@
  * EtcdSubnetRegistry: flannel's etcd v3 layout. `<prefix>/config` holds the network config;
  * `<prefix>/subnets/<ip>-<len>` holds each lease, attached to an etcd lease with a TTL.
  * Creation is a transaction "create revision == 0" so two hosts can never hold one subnet.
- * etcd client errors are cast to EtcdUnavailableError here and nowhere else.
+ * etcd client errors are cast here and nowhere else: EtcdUnavailableError when etcd could not be
+ * reached (retryable), EtcdRefusedError when it answered no.
  */
-import { readFileSync } from 'node:fs';
-import { Etcd3, type IOptions, type IWatchResponse, isRecoverableError } from 'etcd3';
-import { AppError, EtcdUnavailableError, LeaseLostError, SubnetTakenError } from '../../shared/errors.js';
+import { Etcd3, type IWatchResponse, isRecoverableError } from 'etcd3';
+import { AppError, EtcdRefusedError, EtcdUnavailableError, LeaseLostError, SubnetTakenError } from '../../shared/errors.js';
 import { type Cidr, subnetKeyOf } from '../../shared/ip/cidr.js';
 import { decodeLease, encodeLeaseAttrs, type Lease, type LeaseAttrs } from './lease.js';
 import type { LeaseSnapshot, RegistryEvent, RegistryWatchBatch, SubnetRegistry } from './registry.js';
+import { etcdClientOptions, type EtcdOptions, etcdTlsFiles } from './etcd-options.js';
 import { type EtcdTlsFiles, tlsProblem } from './etcd-tls-check.js';
 import { WatchQueue } from './watch-queue.js';
 
-/** How to reach etcd (flannel's --etcd-* flags). */
-export interface EtcdOptions {
-  endpoints: string[];
-  prefix: string;
-  certFile?: string;
-  keyFile?: string;
-  caFile?: string;
-  username?: string;
-  password?: string;
-  /** Per-call deadline. */
-  callTimeoutMs?: number;
-}
-
-/** True for a foreign etcd3/grpc error that means etcd could not be reached (rather than refused the call). */
+/**
+ * True for a foreign etcd3 error that means etcd could not be reached (rather than refused the
+ * call): the ones etcd3 marks recoverable (unavailable, deadline exceeded, cancelled, ...) and its
+ * circuit breaker's refusal to try a host that just failed.
+ */
 function isUnreachable(e: unknown): boolean {
-  const err = e as Error;
-  const text = `${err?.name ?? ''} ${err?.message ?? String(e)}`;
-  return (err instanceof Error && isRecoverableError(err)) || /BrokenCircuit|circuit breaker|Unavailable|DeadlineExceeded|ECONNREFUSED|No connection|Cancelled|ETIMEDOUT|connect/i.test(text);
+  if (!(e instanceof Error)) return false;
+  return isRecoverableError(e) || (e as Error & { isBrokenCircuitError?: boolean }).isBrokenCircuitError === true;
 }
 
 /**
  * Maps a foreign etcd3/grpc error to our classes (once, here); `why` adds what is known of the
  * cause of an unreachable etcd (a TLS problem).
  */
-export function castEtcdError(e: unknown, what: string, why?: string | null): Error {
+function castEtcdError(e: unknown, what: string, why?: string | null): AppError {
   if (e instanceof AppError) return e;
-  const err = e as Error;
-  if (isUnreachable(e)) {
-    return new EtcdUnavailableError(`etcd unavailable while ${what}: ${err?.message ?? String(e)}${why ? `; ${why}` : ''}`, { cause: e });
-  }
-  return new EtcdUnavailableError(`etcd error while ${what}: ${err?.message ?? String(e)}`, { cause: e });
+  const text = e instanceof Error ? e.message : String(e);
+  if (isUnreachable(e)) return new EtcdUnavailableError(`etcd unavailable while ${what}: ${text}${why ? `; ${why}` : ''}`, { cause: e });
+  return new EtcdRefusedError(`etcd refused ${what}: ${text}`, {
+    cause: e,
+    hint: 'check --etcd-username/--etcd-password and that the user may read and write the --etcd-prefix keys',
+  });
 }
 
-/** The TLS files of flannel-style settings, read; null without TLS. */
-export function etcdTlsFiles(o: EtcdOptions): EtcdTlsFiles | null {
-  if (!o.caFile && !o.certFile && !o.keyFile) return null;
-  return {
-    ca: readFileSync(o.caFile ?? '/etc/ssl/certs/ca-certificates.crt'),
-    ...(o.keyFile ? { key: readFileSync(o.keyFile) } : {}),
-    ...(o.certFile ? { cert: readFileSync(o.certFile) } : {}),
-  };
-}
-
-/** Builds etcd3 client options from flannel-style settings (`tls`: their files, read). */
-export function etcdClientOptions(o: EtcdOptions, tls = etcdTlsFiles(o)): IOptions {
-  const opts: IOptions = {
-    hosts: o.endpoints,
-    dialTimeout: o.callTimeoutMs ?? 5000,
-    // A deadline for each request, never for a stream: the lease watch lives as long as the daemon
-    // (with a deadline it broke every 5 s, and each break re-read every lease).
-    defaultCallOptions: (call) => (call.isStream ? {} : { deadline: Date.now() + (o.callTimeoutMs ?? 5000) }),
-  };
-  if (tls) {
-    opts.credentials = {
-      rootCertificate: tls.ca!,
-      ...(tls.key ? { privateKey: tls.key } : {}),
-      ...(tls.cert ? { certChain: tls.cert } : {}),
-    };
-  }
-  if (o.username) opts.auth = { username: o.username, password: o.password ?? '' };
-  return opts;
-}
-
+/** The SubnetRegistry on etcd v3, in flannel's key layout. */
 export class EtcdSubnetRegistry implements SubnetRegistry {
   private readonly client: Etcd3;
   private readonly prefix: string;
@@ -133,14 +96,6 @@ export class EtcdSubnetRegistry implements SubnetRegistry {
       else snap.skipped.push(d);
     }
     return snap;
-  }
-
-  async getLease(subnet: Cidr): Promise<Lease | null> {
-    const res = await this.guard('reading a lease', () => this.client.get(this.keyOf(subnet)).exec());
-    const kv = res.kvs[0];
-    if (!kv) return null;
-    const d = decodeLease(subnetKeyOf(subnet), kv.value, kv.lease);
-    return d.ok ? d.lease : null;
   }
 
   private async grant(ttlS: number): Promise<string> {

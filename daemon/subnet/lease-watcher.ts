@@ -48,6 +48,12 @@ export class LeaseWatcher {
     return [...this.known.values()];
   }
 
+  /** The other hosts' leases as last seen: every known lease but this host's own. */
+  remoteLeases(): Lease[] {
+    const me = this.self();
+    return me ? this.leases().filter((l) => !cidrEquals(l.subnet, me.subnet)) : this.leases();
+  }
+
   private accept(d: DecodedLease): Lease | null {
     if (!d.ok) {
       this.log.warn({ key: d.key, reason: d.reason }, 'lease skipped');

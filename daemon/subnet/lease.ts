@@ -5,8 +5,8 @@
  */
 import { ajvErrorsText } from '../../shared/config/ajv-errors.js';
 import type { Validator } from '../../shared/config/validator.js';
+import { type Cidr, isIp, parseSubnetKey } from '../../shared/ip/cidr.js';
 import { validateLeaseAttrs } from '../config/validators.js';
-import { type Cidr, formatCidr, isIp, parseSubnetKey } from '../../shared/ip/cidr.js';
 
 /** The lease value, flannel's JSON field names. */
 export interface LeaseAttrs {
@@ -65,9 +65,4 @@ export function encodeLeaseAttrs(a: LeaseAttrs): string {
 /** True when two leases would program the kernel the same way. */
 export function sameAttrs(a: LeaseAttrs, b: LeaseAttrs): boolean {
   return encodeLeaseAttrs(a) === encodeLeaseAttrs(b);
-}
-
-/** "10.5.34.0/24" for logs. */
-export function leaseName(l: Lease): string {
-  return formatCidr(l.subnet);
 }

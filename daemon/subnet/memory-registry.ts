@@ -1,9 +1,9 @@
 /**
  * MemorySubnetRegistry: an in-memory SubnetRegistry with etcd's semantics (revisions,
  * create-if-absent, TTL expiry as deletes, watches that can be broken on purpose). For unit
- * tests of the subnet manager and dry runs; the etcd registry is tested against a real etcd.
+ * tests of the subnet manager and the lease watcher; the etcd registry is tested against a real etcd.
  */
-import { LeaseLostError, SubnetTakenError } from '../../shared/errors.js';
+import { EtcdUnavailableError, LeaseLostError, SubnetTakenError } from '../../shared/errors.js';
 import { type Cidr, subnetKeyOf } from '../../shared/ip/cidr.js';
 import { decodeLease, encodeLeaseAttrs, type Lease, type LeaseAttrs } from './lease.js';
 import type { LeaseSnapshot, RegistryEvent, RegistryWatchBatch, SubnetRegistry } from './registry.js';
@@ -24,8 +24,6 @@ export class MemorySubnetRegistry implements SubnetRegistry {
   private readonly listeners = new Set<(b: RegistryWatchBatch | Error) => void>();
   /** Every change, so a watch can start from a past revision as etcd's does. */
   private readonly history: RegistryWatchBatch[] = [];
-  /** Number of create calls, to observe retries in tests. */
-  creates = 0;
 
   async getNetworkConfig(): Promise<string | null> {
     return this.config;
@@ -71,7 +69,7 @@ export class MemorySubnetRegistry implements SubnetRegistry {
 
   /** Breaks every open watch, as a disconnect or a compaction would. */
   breakWatches(reason = 'watch broken'): void {
-    for (const l of this.listeners) l(new Error(reason));
+    for (const l of this.listeners) l(new EtcdUnavailableError(reason));
   }
 
   async listLeases(): Promise<LeaseSnapshot> {
@@ -84,16 +82,7 @@ export class MemorySubnetRegistry implements SubnetRegistry {
     return snap;
   }
 
-  async getLease(subnet: Cidr): Promise<Lease | null> {
-    const key = subnetKeyOf(subnet);
-    const e = this.entries.get(key);
-    if (!e) return null;
-    const d = decodeLease(key, e.value, e.leaseId, e.expiresAt);
-    return d.ok ? d.lease : null;
-  }
-
   async createLease(subnet: Cidr, attrs: LeaseAttrs, ttlS: number): Promise<Lease> {
-    this.creates++;
     const key = subnetKeyOf(subnet);
     if (this.entries.has(key)) throw new SubnetTakenError(`subnet ${key} is already leased`);
     const e = this.set(key, encodeLeaseAttrs(attrs), ttlS);

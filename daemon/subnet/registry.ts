@@ -14,7 +14,7 @@ export interface LeaseSnapshot {
   revision: bigint;
 }
 
-/** One change seen by a watch. `lease` is set for puts. */
+/** One change seen by a watch. `decoded` is set for puts. */
 export interface RegistryEvent {
   type: 'put' | 'delete';
   key: string;
@@ -32,7 +32,6 @@ export interface SubnetRegistry {
   getNetworkConfig(): Promise<string | null>;
   putNetworkConfig(text: string): Promise<void>;
   listLeases(): Promise<LeaseSnapshot>;
-  getLease(subnet: Cidr): Promise<Lease | null>;
   /** Creates the key only if it does not exist; throws SubnetTakenError otherwise. */
   createLease(subnet: Cidr, attrs: LeaseAttrs, ttlS: number): Promise<Lease>;
   /**

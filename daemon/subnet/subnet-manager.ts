@@ -4,12 +4,13 @@
  * plan from allocate-subnet.ts, retrying lost create races, and renews it before it expires.
  */
 import { type NetConfig, parseNetConfig } from '../config/net-config.js';
-import { AppError, describeError, SubnetTakenError } from '../../shared/errors.js';
+import { AbortedError, AppError, describeError, EtcdRefusedError, SubnetTakenError } from '../../shared/errors.js';
 import { type Cidr, formatCidr } from '../../shared/ip/cidr.js';
 import type { Logger } from '../logger.js';
 import { Backoff, sleep } from '../sleep.js';
 import { planAcquire } from './allocate-subnet.js';
 import type { Lease, LeaseAttrs } from './lease.js';
+import { LeaseWatcher } from './lease-watcher.js';
 import type { LeaseSnapshot, SubnetRegistry } from './registry.js';
 
 /** flannel's subnet lease TTL: 24 h. */
@@ -24,24 +25,30 @@ export interface SubnetManagerOptions {
   configPollMs?: number;
 }
 
+/** The lease policy (config, acquire, renew) over a SubnetRegistry. */
 export class LocalSubnetManager {
   readonly ttlS: number;
   readonly renewMarginS: number;
   private readonly configPollMs: number;
 
-  constructor(readonly registry: SubnetRegistry, private readonly log: Logger, opts: SubnetManagerOptions = {}) {
+  constructor(private readonly registry: SubnetRegistry, private readonly log: Logger, opts: SubnetManagerOptions = {}) {
     this.ttlS = opts.ttlS ?? LEASE_TTL_S;
     this.renewMarginS = opts.renewMarginS ?? 60 * 60;
     this.configPollMs = opts.configPollMs ?? 1000;
   }
 
-  /** Reads and checks `<prefix>/config`, waiting (and saying why) while it is missing or invalid. */
+  /**
+   * Reads and checks `<prefix>/config`, waiting (and saying why) while it is missing or invalid, or
+   * etcd cannot be reached (then with a growing delay). Throws what waiting cannot cure (etcd
+   * refusing the read), and AbortedError when `signal` fires.
+   */
   async getNetworkConfig(signal: AbortSignal): Promise<NetConfig> {
     let lastProblem = '';
     const backoff = new Backoff(this.configPollMs, 10_000);
     for (;;) {
-      if (signal.aborted) throw new Error('aborted while waiting for the network config');
+      if (signal.aborted) throw new AbortedError('aborted while waiting for the network config');
       let problem: string;
+      let delayMs = this.configPollMs;
       try {
         const text = await this.registry.getNetworkConfig();
         if (text !== null) {
@@ -51,11 +58,13 @@ export class LocalSubnetManager {
         }
         problem = 'network config key is missing; write it with `twilld config put` or etcdctl put <prefix>/config';
       } catch (e) {
+        if (e instanceof EtcdRefusedError) throw e;
+        if (e instanceof AppError && e.retryable) delayMs = backoff.next();
         problem = describeError(e);
       }
       if (problem !== lastProblem) this.log.warn({ problem }, 'waiting for a valid network config');
       lastProblem = problem;
-      await sleep(problem.startsWith('etcd') ? backoff.next() : this.configPollMs, signal);
+      await sleep(delayMs, signal);
     }
   }
 
@@ -97,6 +106,16 @@ export class LocalSubnetManager {
         await sleep(backoff.next(), signal);
       }
     }
+  }
+
+  /**
+   * A watcher of every lease of the network (flannel's WatchLeases), starting from `listing` (the one
+   * an acquisition was decided on) when given; `self` is this host's PublicIP and subnet.
+   */
+  watchLeases(cfg: NetConfig, self: () => { publicIp: string; subnet: Cidr }, listing: LeaseSnapshot | null, log: Logger): LeaseWatcher {
+    const watcher = new LeaseWatcher(this.registry, cfg, log, self);
+    watcher.startFrom(listing);
+    return watcher;
   }
 
   /** Rewrites our lease under a fresh TTL. */

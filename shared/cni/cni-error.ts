@@ -25,6 +25,12 @@ export const CNI_ERR = {
   ADDRESS_EXHAUSTED: 102,
   /** twill: the interface name already exists in the container. */
   IFACE_EXISTS: 103,
+  /**
+   * twill: the requested pod address (runtimeConfig.ips, CNI_ARGS IP=) is outside this host's pod
+   * range or held by another attachment. The caller's input, but not always an invalid config (7):
+   * a taken address is a conflict, which CNI has no well-known code for.
+   */
+  ADDRESS_UNAVAILABLE: 104,
   /** twill: anything else. */
   INTERNAL: 199,
 } as const;
@@ -47,11 +53,15 @@ export interface CniErrorObject {
 
 const BY_APP_CODE: Record<string, number> = {
   ERR_IPAM_EXHAUSTED: CNI_ERR.ADDRESS_EXHAUSTED,
+  ERR_IPAM_UNAVAILABLE: CNI_ERR.ADDRESS_UNAVAILABLE,
   ERR_KERNEL: CNI_ERR.KERNEL,
   ERR_LINK_NOT_FOUND: CNI_ERR.KERNEL,
 };
 
-/** Maps any thrown value to a CNI error object. The only place codes are chosen. */
+/**
+ * Maps any thrown value to a CNI error object: the one mapping from error classes to codes (a
+ * CniError keeps the code its thrower chose).
+ */
 export function toCniError(e: unknown, cniVersion: string): CniErrorObject {
   const obj = (code: number, msg: string, details?: string): CniErrorObject =>
     details ? { cniVersion, code, msg, details } : { cniVersion, code, msg };

@@ -12,9 +12,10 @@
  * or are mounted noexec are skipped; the last resort is a named file, unlinked right after dlopen.
  * The bundler makes `koffi` this loader's result (scripts/bundle.mjs).
  */
-import { closeSync, constants, fstatSync, mkdirSync, openSync, renameSync, type Stats, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, type Stats, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { getRawAsset } from 'node:sea';
+import { writeFileAtomic } from '../fs/atomic-file.js';
 
 const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY;
 
@@ -72,20 +73,9 @@ export function cachedCopy(dir: string, name: string, data: Uint8Array): string 
       if (f && f.st.isFile() && ownedAndPrivate(f.st) && f.st.size === data.byteLength) return `/proc/self/fd/${f.fd}`;
       if (f) closeSync(f.fd);
       if (attempt > 0) throw new Error(`${dir}/${name} does not hold the library after writing it`);
-      // Written whole under a temporary name, then renamed: a reader sees no file or a whole one.
-      const tmp = `${at}/.${name}.${process.pid}`;
-      try {
-        unlinkSync(tmp); // left by an earlier process with this pid that died while writing
-      } catch {
-        // none: the usual case
-      }
-      const fd = openSync(tmp, 'wx', 0o500);
-      try {
-        writeSync(fd, data);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, `${at}/${name}`);
+      // A reader sees no file or a whole one. Not flushed to disk: a copy cut short by a crash
+      // has the wrong size and is replaced here.
+      writeFileAtomic(`${at}/${name}`, data, { mode: 0o500, fsync: false });
     }
   } finally {
     closeSync(d.fd); // the library's own descriptor stays open (see above); the directory's need not

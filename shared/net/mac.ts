@@ -3,6 +3,7 @@
  * administered unicast ones for veths, bridges and VTEPs.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
+import { InvalidMacError } from '../errors.js';
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
@@ -25,7 +26,7 @@ function hexDigit(c: number): number {
 
 /** A MAC as a 48-bit number (compact and compared by value); throws for anything that is not one. */
 export function macNumber(mac: string): number {
-  if (!isMac(mac)) throw new Error(`"${mac}" is not a MAC address`);
+  if (!isMac(mac)) throw new InvalidMacError(`"${mac}" is not a MAC address`);
   let n = 0;
   for (let i = 0; i < 17; i += 3) n = n * 256 + hexDigit(mac.charCodeAt(i)) * 16 + hexDigit(mac.charCodeAt(i + 1));
   return n;

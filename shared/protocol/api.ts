@@ -39,6 +39,10 @@ export interface AllocateResponse {
 
 /** POST /v1/ipam/release (unknown attachments are success) */
 export type ReleaseRequest = Attachment;
+export interface ReleaseResponse {
+  /** Whether the attachment had an address. */
+  released: boolean;
+}
 
 /** POST /v1/ipam/gc: release every allocation not in `valid` */
 export interface GcRequest {
@@ -75,6 +79,47 @@ export interface HealthResponse {
   free: number;
   total: number;
 }
+
+/**
+ * Every route, "METHOD /path", with its request body (`void`: none) and its answer. The daemon's
+ * handlers and the plugin's calls are both typed by this map.
+ */
+export interface ApiRoutes {
+  'GET /v1/lease': { request: void; response: LeaseInfo };
+  'GET /v1/healthz': { request: void; response: HealthResponse };
+  'GET /v1/ipam/allocations': { request: void; response: AllocationEntry[] };
+  'POST /v1/ipam/allocate': { request: AllocateRequest; response: AllocateResponse };
+  'POST /v1/ipam/release': { request: ReleaseRequest; response: ReleaseResponse };
+  'POST /v1/ipam/gc': { request: GcRequest; response: GcResponse };
+  'POST /v1/attachments/delete': { request: AttachmentDeleteRequest; response: AttachmentDeleteResponse };
+}
+
+/** A route of the API. */
+export type ApiRoute = keyof ApiRoutes;
+/** The request body of a route (`void` for the GETs). */
+export type ApiRequest<R extends ApiRoute> = ApiRoutes[R]['request'];
+/** The answer of a route. */
+export type ApiResponse<R extends ApiRoute> = ApiRoutes[R]['response'];
+
+/**
+ * The error codes the API answers with on its own account; an error of a handler keeps its own
+ * code (e.g. ERR_IPAM_UNAVAILABLE).
+ */
+export const API_ERR = {
+  /** 404: no such method and path (an older daemon, for a route added later). */
+  NOT_FOUND: 'ERR_API_NOT_FOUND',
+  /** 413: a body over MAX_REQUEST_BYTES. */
+  TOO_LARGE: 'ERR_API_TOO_LARGE',
+  /** 400: a body that is not JSON. */
+  DECODE: 'ERR_API_DECODE',
+  /** 400: a body that does not match the route's schema. */
+  INVALID: 'ERR_API_INVALID',
+  /** 500: a failure that is not one of twill's errors. */
+  INTERNAL: 'ERR_INTERNAL',
+} as const;
+
+/** One of API_ERR's codes. */
+export type ApiErrorCode = (typeof API_ERR)[keyof typeof API_ERR];
 
 /** Every error answer. */
 export interface ErrorBody {

@@ -3,8 +3,9 @@
  * file per attachment under `<dataDir>/pending-releases/`, written atomically; the daemon applies
  * and removes them when it is back.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../fs/atomic-file.js';
 import { attachmentHash } from '../net/attachment-hash.js';
 import type { Attachment } from './api.js';
 
@@ -20,15 +21,7 @@ export function queueRelease(dataDir: string, a: Attachment): void {
   const dir = pendingDir(dataDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const name = attachmentHash(a.containerID, a.ifName).slice(0, 32);
-  const tmp = join(dir, `.${name}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, JSON.stringify({ containerID: a.containerID, ifName: a.ifName }));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, join(dir, `${name}.json`));
+  writeFileAtomic(join(dir, `${name}.json`), JSON.stringify({ containerID: a.containerID, ifName: a.ifName }), { mode: 0o600, fsync: true });
 }
 
 /** Reads every queued release; `remove` deletes one after it was applied. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runSkel, type CmdArgs, type PluginFuncs, type PluginIo } from '../../plugin/skel.js';
 import { CNI_ERR, CniError } from '../../shared/cni/cni-error.js';
-import { DaemonUnavailableError, InvalidConfigError } from '../../shared/errors.js';
+import { DaemonUnavailableError, InvalidConfigError, RemoteError } from '../../shared/errors.js';
 
 interface Ran { code: number; out: string; err: string; called: string[]; args?: CmdArgs }
 
@@ -78,6 +78,9 @@ describe('skel dispatcher', () => {
     assert.equal(errCode(await run(addEnv, conf('1.0.0'), throwing(new DaemonUnavailableError('down')))), 11);
     assert.equal(errCode(await run(addEnv, conf('1.0.0'), throwing(new InvalidConfigError('bad', 'x')))), 7);
     assert.equal(errCode(await run(addEnv, conf('1.0.0'), throwing(new CniError(3, 'gone')))), 3);
+    // The daemon's IPAM refusals, as they arrive over the socket: the caller's requested address, a full host.
+    assert.equal(errCode(await run(addEnv, conf('1.0.0'), throwing(new RemoteError('ERR_IPAM_UNAVAILABLE', 'taken', false)))), CNI_ERR.ADDRESS_UNAVAILABLE);
+    assert.equal(errCode(await run(addEnv, conf('1.0.0'), throwing(new RemoteError('ERR_IPAM_EXHAUSTED', 'full', false)))), CNI_ERR.ADDRESS_EXHAUSTED);
     const r = await run(addEnv, conf('1.0.0'), throwing(new TypeError('boom')));
     assert.equal(errCode(r), 199);
     assert.match(r.err, /TypeError: boom/, 'the stack goes to stderr');

@@ -4,7 +4,7 @@ import type { Lease } from '../../daemon/subnet/lease.js';
 import { MemorySubnetRegistry } from '../../daemon/subnet/memory-registry.js';
 import { LocalSubnetManager } from '../../daemon/subnet/subnet-manager.js';
 import { parseNetConfig } from '../../daemon/config/net-config.js';
-import { SubnetExhaustedError } from '../../shared/errors.js';
+import { EtcdRefusedError, EtcdUnavailableError, SubnetExhaustedError } from '../../shared/errors.js';
 import { formatCidr } from '../../shared/ip/cidr.js';
 import { testLogger } from '../helpers/log.js';
 import { until } from '../helpers/wait.js';
@@ -75,5 +75,21 @@ describe('LocalSubnetManager on the in-memory registry', () => {
     ac.abort();
     await p;
     assert.match(String(lines.find((l) => l['msg'] === 'waiting for a valid network config')?.['problem']), /Network 10\.9\.0\.0\/30 is too small/);
+  });
+  it('keeps waiting for the config while etcd cannot be reached, and gives up when etcd refuses it', async () => {
+    const reg = new MemorySubnetRegistry();
+    await reg.putNetworkConfig('{"Network":"10.9.0.0/16","Backend":{"Type":"host-gw"}}');
+    const down = (): Error => new EtcdUnavailableError('etcd unavailable while reading the network config: down');
+    const failures: Error[] = [down(), down()];
+    const read = reg.getNetworkConfig.bind(reg);
+    reg.getNetworkConfig = async () => {
+      const f = failures.shift();
+      if (f) throw f;
+      return read();
+    };
+    const m = new LocalSubnetManager(reg, testLogger(), { configPollMs: 5 });
+    assert.equal((await m.getNetworkConfig(new AbortController().signal)).backendType, 'host-gw');
+    failures.push(new EtcdRefusedError('etcd refused reading the network config: permission denied'));
+    await assert.rejects(m.getNetworkConfig(new AbortController().signal), EtcdRefusedError);
   });
 });

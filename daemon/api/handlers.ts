@@ -1,0 +1,83 @@
+/**
+ * The socket API's handlers, one per route of shared/protocol/api.ts (`satisfies ApiHandlers`: a
+ * route without a handler, or a handler answering another shape, does not compile). A request
+ * goes straight from here to the IPAM allocator and the link deleter.
+ */
+import { describeError } from '../../shared/errors.js';
+import { type Cidr, formatCidr, formatIp, gatewayOf } from '../../shared/ip/cidr.js';
+import { hostVethName } from '../../shared/net/attachment-hash.js';
+import type { Attachment, LeaseInfo } from '../../shared/protocol/api.js';
+import type { AddressAllocator } from '../ipam/address-allocator.js';
+import type { LinkDeleter } from '../link-deleter.js';
+import type { Logger } from '../logger.js';
+import type { OwnLease } from '../subnet/lease-keeper.js';
+import type { ApiHandlers } from './api-server.js';
+
+/** What the handlers answer from and act on. */
+export interface ApiDeps {
+  /** The pod network (the config's Network). */
+  network: Cidr;
+  /** The config's Backend.Type. */
+  backendType: string;
+  /** The pods' MTU (FLANNEL_MTU). */
+  mtu: number;
+  ipMasq: boolean;
+  lease: OwnLease;
+  ipam: AddressAllocator;
+  links: Pick<LinkDeleter, 'delete'>;
+  log: Logger;
+}
+
+/** GET /v1/lease: this host's lease and what a pod needs of it. */
+function leaseInfo(d: ApiDeps): LeaseInfo {
+  const l = d.lease.current;
+  return {
+    network: formatCidr(d.network),
+    subnet: formatCidr(l.subnet),
+    gateway: formatIp(gatewayOf(l.subnet)),
+    mtu: d.mtu,
+    backendType: d.backendType,
+    publicIp: l.attrs.PublicIP,
+    ipMasq: d.ipMasq,
+  };
+}
+
+/** The handler of every route. */
+export function apiHandlers(d: ApiDeps): ApiHandlers {
+  /** Releases an attachment's address; whether it had one. */
+  const release = (a: Attachment): boolean => {
+    const ip = d.ipam.release(a);
+    if (ip !== null) d.log.info({ containerID: a.containerID, ifName: a.ifName, address: formatIp(ip) }, 'address released');
+    return ip !== null;
+  };
+  return {
+    'GET /v1/lease': () => leaseInfo(d),
+    'GET /v1/healthz': () => ({ ok: d.lease.held, free: d.ipam.capacity - d.ipam.used, total: d.ipam.capacity }),
+    'GET /v1/ipam/allocations': () => d.ipam.list(),
+    'POST /v1/ipam/allocate': (r) => {
+      const a = { containerID: r.containerID, ifName: r.ifName };
+      const ip = d.ipam.allocate(a, r.ip);
+      d.log.info({ containerID: a.containerID, ifName: a.ifName, address: formatIp(ip) }, 'address allocated');
+      return { address: d.ipam.addressText(ip), gateway: formatIp(gatewayOf(d.lease.current.subnet)), lease: leaseInfo(d) };
+    },
+    'POST /v1/ipam/release': (a) => ({ released: release(a) }),
+    'POST /v1/ipam/gc': (r) => {
+      const released = d.ipam.gc(r.valid);
+      if (released.length) d.log.info({ released: released.length, kept: r.valid.length }, 'addresses garbage-collected');
+      return { released };
+    },
+    'POST /v1/attachments/delete': (r) => {
+      // The veth first: the kernel unlists it while the address is released. The release happens
+      // whatever becomes of the veth; one that cannot be deleted here is left to the caller.
+      const name = hostVethName(r.containerID, r.ifName);
+      let link: ReturnType<LinkDeleter['delete']>;
+      try {
+        link = d.links.delete(r.netns, name);
+      } catch (e) {
+        d.log.warn({ link: name, err: describeError(e) }, 'link deletion failed; the caller deletes it');
+        link = { deleting: false };
+      }
+      return { released: release({ containerID: r.containerID, ifName: r.ifName }), ...link };
+    },
+  } satisfies ApiHandlers;
+}

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { AddressAllocator } from '../../daemon/ipam/address-allocator.js';
+import { type AllocationState, type AllocationStore, FileAllocationStore } from '../../daemon/ipam/allocation-store.js';
+import { AddressExhaustedError, AddressUnavailableError } from '../../shared/errors.js';
+import { formatIp, parseCidr, parseIp } from '../../shared/ip/cidr.js';
+
+const a = (i: number) => ({ containerID: `c${i}`, ifName: 'eth0' });
+
+/** A store in memory: what was saved last, and whether saving fails. */
+class FakeStore implements AllocationStore {
+  saved: AllocationState = { last: null, allocations: new Map() };
+  saves = 0;
+  failing = false;
+  load(): AllocationState {
+    return this.saved;
+  }
+  save(state: AllocationState): void {
+    if (this.failing) throw new Error('disk full');
+    this.saves++;
+    this.saved = { last: state.last, allocations: new Map(state.allocations) };
+  }
+}
+
+describe('pod address allocator', () => {
+  it('gives the whole subnet except network, gateway and broadcast, then says it is full', () => {
+    const s = new AddressAllocator(parseCidr('10.5.1.0/28'), new FakeStore());
+    const got = Array.from({ length: 13 }, (_, i) => formatIp(s.allocate(a(i))));
+    assert.equal(got[0], '10.5.1.2');
+    assert.equal(got[12], '10.5.1.14');
+    assert.equal(new Set(got).size, 13);
+    assert.throws(() => s.allocate(a(99)), AddressExhaustedError);
+  });
+  it('honours a requested address inside the subnet and refuses others clearly', () => {
+    const s = new AddressAllocator(parseCidr('10.5.1.0/24'), new FakeStore());
+    assert.equal(formatIp(s.allocate(a(1), '10.5.1.50')), '10.5.1.50');
+    assert.equal(formatIp(s.allocate(a(1), '10.5.1.50')), '10.5.1.50');
+    assert.throws(() => s.allocate(a(2), '10.5.1.50'), /already allocated to c1/);
+    assert.throws(() => s.allocate(a(2), '10.5.1.1'), AddressUnavailableError);
+    assert.throws(() => s.allocate(a(2), '10.5.2.9'), /not a pod address of this host's subnet/);
+  });
+  it('saves every change before answering, and undoes one that cannot be saved', () => {
+    const store = new FakeStore();
+    const s = new AddressAllocator(parseCidr('10.5.1.0/24'), store);
+    s.allocate(a(1));
+    assert.equal(store.saves, 1);
+    assert.deepEqual([...store.saved.allocations.keys()].map(formatIp), ['10.5.1.2']);
+    store.failing = true;
+    assert.throws(() => s.allocate(a(2)), /disk full/);
+    assert.equal(s.used, 1, 'the failed allocation is not kept');
+    store.failing = false;
+    assert.equal(formatIp(s.allocate(a(2))), '10.5.1.3', 'round-robin did not move past the failed one');
+  });
+  it('starts from the stored state, dropping addresses outside the pod range', () => {
+    const store = new FakeStore();
+    store.saved = { last: parseIp('10.5.1.7'), allocations: new Map([[parseIp('10.5.1.5'), a(1)], [parseIp('10.5.1.255'), a(2)], [parseIp('10.5.9.9'), a(3)]]) };
+    const s = new AddressAllocator(parseCidr('10.5.1.0/24'), store);
+    assert.deepEqual(s.list(), [{ ...a(1), address: '10.5.1.5' }]);
+    assert.equal(formatIp(s.allocate(a(4))), '10.5.1.8', 'round-robin continues after the stored last');
+  });
+});
+
+describe('pod address file store', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'twill-ipam-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const open = (subnet = parseCidr('10.5.1.0/24')) => new AddressAllocator(subnet, new FileAllocationStore(dir, subnet));
+
+  it('is idempotent for a repeated ADD and persists every change', () => {
+    const s = open();
+    const ip = s.allocate(a(1));
+    assert.equal(s.allocate(a(1)), ip);
+    s.allocate(a(2));
+    const reloaded = open();
+    assert.deepEqual(reloaded.list(), s.list());
+    assert.equal(reloaded.allocate(a(1)), ip);
+    assert.equal(formatIp(reloaded.allocate(a(3))), '10.5.1.4', 'round-robin continues after a restart');
+    assert.deepEqual(readdirSync(join(dir, 'ipam')), ['10.5.1.0-24.json'], 'no temporary file left');
+    assert.equal(statSync(join(dir, 'ipam', '10.5.1.0-24.json')).mode & 0o777, 0o600);
+  });
+  it('releases (unknown attachments are fine) and garbage-collects what is not valid', () => {
+    const s = open();
+    for (let i = 1; i <= 4; i++) s.allocate(a(i));
+    assert.equal(s.release(a(9)), null);
+    assert.equal(formatIp(s.release(a(1))!), '10.5.1.2');
+    const released = s.gc([a(2), a(4)]);
+    assert.deepEqual(released.map((r) => r.containerID), ['c3']);
+    assert.deepEqual(open().list().map((r) => r.containerID), ['c2', 'c4']);
+  });
+});
