@@ -2,7 +2,7 @@
  * systemd readiness: READY=1 through `systemd-notify` when $NOTIFY_SOCKET is set (the unit uses
  * NotifyAccess=all, since the message comes from a child process; Node has no datagram Unix sockets).
  */
-import { run } from '../shared/netlink/ip-command.js';
+import { run } from './exec.js';
 import type { Logger } from './logger.js';
 
 export async function notifyReady(log: Logger, status: string): Promise<void> {
