@@ -140,7 +140,7 @@ describe('the daemon\'s kernel reads and writes', { skip }, () => {
     ipIn(ns, 'neigh', 'add', '10.7.0.1', 'lladdr', '0a:00:00:00:02:02', 'dev', 'twbr0', 'nud', 'permanent');
     ipIn(ns, 'neigh', 'add', '172.31.9.9', 'lladdr', '0a:00:00:00:02:03', 'dev', 'eth0', 'nud', 'permanent');
     sh('bridge', ['-n', ns, 'fdb', 'append', '00:00:00:00:00:00', 'dev', dev, 'dst', '172.31.3.3']);
-    const before = [ipIn(ns, 'route', 'show', 'table', 'all'), ipIn(ns, '-4', 'neigh', 'show'), sh('bridge', ['-n', ns, 'fdb', 'show', 'dev', dev])];
+    const before = [ipIn(ns, '-4', 'route', 'show', 'table', 'all'), ipIn(ns, '-4', 'neigh', 'show', 'nud', 'permanent', 'nud', 'noarp'), sh('bridge', ['-n', ns, 'fdb', 'show', 'dev', dev])];
 
     assert.deepEqual(await applyPlan(planReconcile(desired, [])), []);
     const read = async () => (await Promise.all([readOwnedRoutes(), readPermanentNeighs(dev), readFdb(dev)])).flat();
@@ -154,7 +154,7 @@ describe('the daemon\'s kernel reads and writes', { skip }, () => {
 
     assert.deepEqual(await applyPlan(planReconcile([], actual)), []);
     assert.deepEqual(await read(), []);
-    assert.deepEqual([ipIn(ns, 'route', 'show', 'table', 'all'), ipIn(ns, '-4', 'neigh', 'show'), sh('bridge', ['-n', ns, 'fdb', 'show', 'dev', dev])], before,
+    assert.deepEqual([ipIn(ns, '-4', 'route', 'show', 'table', 'all'), ipIn(ns, '-4', 'neigh', 'show', 'nud', 'permanent', 'nud', 'noarp'), sh('bridge', ['-n', ns, 'fdb', 'show', 'dev', dev])], before,
       'everything else is as it was');
     assert.deepEqual([await readPermanentNeighs('twnone0'), await readFdb('twnone0')], [[], []], 'no device: nothing owned');
   });
