@@ -19,6 +19,7 @@ export interface IfaceInfo {
   addrs: Array<{ ip: string; prefix: number }>;
 }
 
+/** The operator's choice: --iface, --iface-regex, --public-ip. */
 export interface IfaceSelection {
   iface: string[];
   ifaceRegex: string[];

@@ -11,9 +11,10 @@ import { CHANGE, CREATE, DUMP, type NlWriter, parseAttrs, REPLACE, type Request 
 import { RT_SCOPE_UNIVERSE } from './route.js';
 import type { RtNetlink } from './rtnetlink.js';
 
+/** An address added (a request, an answer). */
 export const RTM_NEWADDR = 20;
-export const RTM_DELADDR = 21;
-export const RTM_GETADDR = 22;
+const RTM_DELADDR = 21;
+const RTM_GETADDR = 22;
 /** struct ifaddrmsg. */
 const IFADDRMSG = 8;
 const IFA_ADDRESS = 1;

@@ -9,11 +9,16 @@ import { formatMac } from '../net/mac.js';
 import { attrString, CHANGE, CREATE, DUMP, type NlMessage, type NlWriter, parseAttrs } from './message.js';
 import type { RtNetlink } from './rtnetlink.js';
 
+/** A link created or changed (a request, an answer, a notification). */
 export const RTM_NEWLINK = 16;
+/** A link deleted. */
 export const RTM_DELLINK = 17;
+/** A request for links. */
 export const RTM_GETLINK = 18;
 
+/** Interface flag: up. */
 export const IFF_UP = 0x1;
+/** Interface flag: promiscuous mode. */
 export const IFF_PROMISC = 0x100;
 /** struct ifinfomsg. */
 const IFINFOMSG = 16;

@@ -6,15 +6,25 @@
  */
 import { macNumber } from '../net/mac.js';
 
+/** Bytes of a message's header (struct nlmsghdr). */
 export const NLMSG_HDRLEN = 16;
+/** A message carrying an errno: an acknowledgement (0) or a refusal. */
 export const NLMSG_ERROR = 2;
+/** The end of a dump. */
 export const NLMSG_DONE = 3;
+/** Header flag: a request. */
 export const NLM_F_REQUEST = 0x1;
+/** Header flag: acknowledge it (with NLMSG_ERROR 0). */
 export const NLM_F_ACK = 0x4;
+/** Header flag: every object of the kind. */
 export const NLM_F_DUMP = 0x300;
+/** Header flag: replace an existing object. */
 export const NLM_F_REPLACE = 0x100;
+/** Header flag: fail (EEXIST) when the object exists. */
 export const NLM_F_EXCL = 0x200;
+/** Header flag: create the object when it is absent. */
 export const NLM_F_CREATE = 0x400;
+/** Attribute type flag: the attribute holds attributes. */
 export const NLA_F_NESTED = 0x8000;
 
 /** The flags of a request that creates an object and fails when it exists (`ip ... add`). */
@@ -214,9 +224,9 @@ export function splitMessages(b: Buffer): NlMessage[] {
   return out;
 }
 
-/** The errno an NLMSG_ERROR (0: an acknowledgement) or NLMSG_DONE payload carries. */
-export function errnoOf(payload: Buffer): number {
-  return payload.length >= 4 ? 0 - payload.readInt32LE(0) || 0 : 0;
+/** The errno an NLMSG_ERROR (0: an acknowledgement) or NLMSG_DONE payload carries: the payload is `b[at..end)`. */
+export function errnoOf(b: Buffer, at = 0, end = b.length): number {
+  return end - at >= 4 ? 0 - b.readInt32LE(at) || 0 : 0;
 }
 
 /** The attributes in `b` (views, not copies), by type (nested flag cleared); the last one wins. */

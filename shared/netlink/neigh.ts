@@ -7,9 +7,9 @@
 import { AF_BRIDGE, AF_INET } from '../native/constants.js';
 import { CHANGE, DUMP, type NlWriter, parseAttrs, REPLACE } from './message.js';
 
-export const RTM_NEWNEIGH = 28;
-export const RTM_DELNEIGH = 29;
-export const RTM_GETNEIGH = 30;
+const RTM_NEWNEIGH = 28;
+const RTM_DELNEIGH = 29;
+const RTM_GETNEIGH = 30;
 /** A neighbour entry that never expires and is never replaced by what the kernel learns. */
 export const NUD_PERMANENT = 0x80;
 /** An FDB entry of the device itself (a VXLAN device's), not of the bridge it is a port of. */

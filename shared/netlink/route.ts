@@ -6,16 +6,21 @@ import { type Cidr, formatIp } from '../ip/cidr.js';
 import { AF_INET } from '../native/constants.js';
 import { CHANGE, CREATE, DUMP, type NlWriter, parseAttrs, REPLACE } from './message.js';
 
+/** A route added (a request, an answer). */
 export const RTM_NEWROUTE = 24;
-export const RTM_DELROUTE = 25;
-export const RTM_GETROUTE = 26;
+const RTM_DELROUTE = 25;
+const RTM_GETROUTE = 26;
 
+/** The main routing table (`ip route` without `table`). */
 export const RT_TABLE_MAIN = 254;
+/** Scope of a route or address: anywhere. */
 export const RT_SCOPE_UNIVERSE = 0;
+/** Scope of a route or address: this host only (a loopback address, a local route). */
 export const RT_SCOPE_HOST = 254;
 /** In a deletion: a route of any scope. */
 const RT_SCOPE_NOWHERE = 255;
-export const RTN_UNICAST = 1;
+/** Route type: an ordinary route to a gateway or a link. */
+const RTN_UNICAST = 1;
 /** What `ip route add` writes as the protocol. */
 export const RTPROT_BOOT = 3;
 /** The protocol number marking the routes twill owns, so reconcile never touches anyone else's. */

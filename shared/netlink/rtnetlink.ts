@@ -36,6 +36,7 @@ export function refusal(what: string, e: number): KernelError | LinkNotFoundErro
   return e === ENODEV ? new LinkNotFoundError(err.message) : err;
 }
 
+/** One rtnetlink socket (in the namespace it was made in) and the requests it carries. */
 export class RtNetlink {
   private readonly fd: number;
   private seq = 1;
@@ -131,7 +132,7 @@ export class RtNetlink {
           const k = (this.buf.readUInt32LE(off + 8) - first) >>> 0;
           if (this.buf.readUInt16LE(off + 4) === NLMSG_ERROR && k < sent && !answered[k]) {
             answered[k] = 1;
-            results[index[k]!] = errnoOf(this.buf.subarray(off + NLMSG_HDRLEN, off + len));
+            results[index[k]!] = errnoOf(this.buf, off + NLMSG_HDRLEN, off + len);
             left--;
           }
           off += (len + 3) & ~3;
@@ -254,6 +255,7 @@ export class RtNetlink {
     return splitMessages(this.buf.subarray(0, this.recvInto(flags)));
   }
 
+  /** Closes the socket. */
   close(): void {
     close(this.fd);
   }
