@@ -4,11 +4,14 @@
  * the default route. --public-ip overrides the advertised address.
  */
 import { InvalidConfigError } from '../shared/errors.js';
-import { isIp } from '../shared/ip/cidr.js';
-import { ipJson } from '../shared/netlink/ip-command.js';
+import { formatIp, isIp } from '../shared/ip/cidr.js';
+import { type AddrInfo, dumpAddrs, parseAddr } from '../shared/netlink/addr.js';
+import { dumpLinks, findLink, IFF_UP, type LinkInfo, parseLink } from '../shared/netlink/link.js';
+import { dumpRoutes, readRoute, RT_SCOPE_HOST, RT_TABLE_MAIN } from '../shared/netlink/route.js';
 import type { ExternalInterface } from './backend/backend.js';
+import { kernelSocket } from './kernel-socket.js';
 
-/** One interface with its IPv4 addresses, as `ip -json addr` reports it. */
+/** One interface with its IPv4 addresses (host-scope ones left out), as `ip addr` lists them. */
 export interface IfaceInfo {
   name: string;
   mtu: number;
@@ -16,34 +19,40 @@ export interface IfaceInfo {
   addrs: Array<{ ip: string; prefix: number }>;
 }
 
+/** The operator's choice: --iface, --iface-regex, --public-ip. */
 export interface IfaceSelection {
   iface: string[];
   ifaceRegex: string[];
   publicIp?: string;
 }
 
-interface JsonAddr {
-  ifname: string;
-  mtu: number;
-  flags?: string[];
-  addr_info?: Array<{ family: string; local: string; prefixlen: number; scope?: string }>;
-}
-
-/** Lists interfaces with their global IPv4 addresses. */
+/** Lists interfaces with their IPv4 addresses that are not host-scope (loopback's). */
 export async function listInterfaces(): Promise<IfaceInfo[]> {
-  const links = await ipJson<JsonAddr>(['addr', 'show']);
+  const { nl } = await kernelSocket();
+  const links: LinkInfo[] = [];
+  nl.dump('reading links', dumpLinks, (m) => links.push(parseLink(m.payload)));
+  const addrs: AddrInfo[] = [];
+  nl.dump('reading addresses', dumpAddrs, (m) => {
+    const a = parseAddr(m.payload);
+    if (a && a.scope !== RT_SCOPE_HOST) addrs.push(a);
+  });
   return links.map((l) => ({
-    name: l.ifname,
+    name: l.name,
     mtu: l.mtu,
-    up: (l.flags ?? []).includes('UP'),
-    addrs: (l.addr_info ?? []).filter((a) => a.family === 'inet' && a.scope !== 'host').map((a) => ({ ip: a.local, prefix: a.prefixlen })),
+    up: (l.flags & IFF_UP) !== 0,
+    addrs: addrs.filter((a) => a.index === l.index).map((a) => ({ ip: formatIp(a.ip), prefix: a.prefix })),
   }));
 }
 
-/** The device of the default IPv4 route, or null. */
+/** The device of the default IPv4 route in the main table, or null. */
 export async function defaultRouteInterface(): Promise<string | null> {
-  const routes = await ipJson<{ dev?: string }>(['-4', 'route', 'show', 'default']);
-  return routes.find((r) => r.dev)?.dev ?? null;
+  const { nl } = await kernelSocket();
+  let oif: number | undefined;
+  nl.dump('reading routes', dumpRoutes, (m) => {
+    const r = readRoute(m.payload);
+    if (oif === undefined && r && r.table === RT_TABLE_MAIN && r.dst.prefix === 0 && r.oif !== undefined) oif = r.oif;
+  });
+  return oif === undefined ? null : (findLink(nl, oif)?.name ?? null);
 }
 
 /** Pure selection over a list of interfaces; throws InvalidConfigError naming the flag. */

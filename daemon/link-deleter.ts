@@ -6,9 +6,9 @@
  */
 import { describeError } from '../shared/errors.js';
 import { netnsId } from '../shared/net/netns-id.js';
-import { delLink, getLink, parseLink } from '../shared/netlink/link-messages.js';
+import { ENODEV } from '../shared/native/constants.js';
+import { delLink, getLink, parseLink } from '../shared/netlink/link.js';
 import { RtNetlink } from '../shared/netlink/rtnetlink.js';
-import { ENODEV } from '../shared/netlink/rtnl-messages.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -38,7 +38,7 @@ export class LinkDeleter {
     const nl = new RtNetlink();
     let index: number;
     try {
-      const [found] = nl.transact([getLink(name)]);
+      const [found] = nl.transact([(w) => getLink(w, name)]);
       const link = found!.errno ? null : parseLink(found!.messages[0]!.payload);
       // Pods' host sides only: never the bridge, the VXLAN device or the host's own interfaces.
       if (link?.kind !== 'veth') {
@@ -51,7 +51,7 @@ export class LinkDeleter {
       throw e;
     }
     const started = performance.now();
-    const done: Promise<void> = nl.requestOffThread(delLink(index)).then(
+    const done: Promise<void> = nl.requestOffThread((w) => delLink(w, index)).then(
       (errno) => {
         const ms = Math.round(performance.now() - started);
         if (errno === 0 || errno === ENODEV) this.log.info({ link: name, index, ms }, 'link deleted');

@@ -2,8 +2,8 @@
  * systemd readiness: READY=1 through `systemd-notify` when $NOTIFY_SOCKET is set (the unit uses
  * NotifyAccess=all, since the message comes from a child process; Node has no datagram Unix sockets).
  */
-import { run } from '../shared/netlink/ip-command.js';
 import { describeError } from '../shared/errors.js';
+import { run } from './exec.js';
 import type { Logger } from './logger.js';
 
 /** Tells systemd the daemon is ready, with `status` as its status line; a failure is only logged. */

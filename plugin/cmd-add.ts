@@ -9,6 +9,7 @@ import { convertResult, parsePrevResult } from '../shared/cni/convert.js';
 import type { CniResult } from '../shared/cni/types.js';
 import { KernelError } from '../shared/errors.js';
 import { parseCidr } from '../shared/ip/cidr.js';
+import { EEXIST } from '../shared/native/constants.js';
 import { DaemonApi } from './daemon-api.js';
 import { randomMac } from '../shared/net/mac.js';
 import type { Link } from './links.js';
@@ -50,7 +51,7 @@ export async function cmdAdd(a: CmdArgs): Promise<Record<string, unknown>> {
     try {
       createVeth(veth);
     } catch (e) {
-      if (!(e instanceof KernelError) || !/File exists/.test(e.message)) throw e;
+      if (!(e instanceof KernelError) || e.errno !== EEXIST) throw e;
       if (!readLink(hostName, undefined, false)) throw new CniError(CNI_ERR.IFACE_EXISTS, `interface ${a.ifName} already exists in ${a.netns}`);
       // A host veth of this very attachment survived an interrupted ADD: replace it.
       deleteLink(hostName);

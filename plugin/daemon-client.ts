@@ -4,6 +4,7 @@
  * retryable DaemonUnavailableError, which the plugin reports as CNI 11.
  */
 import { getSystemErrorName } from 'node:util';
+import { AF_UNIX, EAGAIN, EINTR, MSG_NOSIGNAL, SOCK_CLOEXEC, SOCK_STREAM } from '../shared/native/constants.js';
 import * as libc from '../shared/native/libc.js';
 import { DaemonUnavailableError, RemoteError } from '../shared/errors.js';
 import type { ErrorBody } from '../shared/protocol/api.js';
@@ -40,10 +41,6 @@ export function parseHttpResponse(raw: Buffer): { status: number; body: Buffer }
   }
   return { status: Number(m[1]), body };
 }
-
-const AF_UNIX = 1;
-const SOCK_STREAM = 1;
-const MSG_NOSIGNAL = 0x4000;
 
 /** One call whose request is in the daemon's socket: `answer()` waits for the response. */
 export interface PendingCall<T> {
@@ -87,7 +84,7 @@ export class DaemonClient {
   }
 
   private unavailable(what: string, e: number): DaemonUnavailableError {
-    const why = e === libc.EAGAIN ? `no answer within ${this.timeoutMs} ms` : getSystemErrorName(-e);
+    const why = e === EAGAIN ? `no answer within ${this.timeoutMs} ms` : getSystemErrorName(-e);
     return new DaemonUnavailableError(`cannot reach twilld at ${this.socketPath}: ${what}: ${why}`, {
       hint: 'is twilld running on this host? (systemctl status twilld)',
     });
@@ -96,7 +93,7 @@ export class DaemonClient {
   private connect(): number {
     const path = Buffer.from(this.socketPath);
     if (path.length >= 108) throw new DaemonUnavailableError(`cannot reach twilld at ${this.socketPath}: a Unix socket path has at most 107 bytes`);
-    const fd = libc.socket(AF_UNIX, SOCK_STREAM | libc.SOCK_CLOEXEC, 0);
+    const fd = libc.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) throw this.unavailable('socket', libc.errno());
     libc.setTimeouts(fd, this.timeoutMs);
     const addr = Buffer.alloc(2 + 108); // struct sockaddr_un
@@ -113,7 +110,7 @@ export class DaemonClient {
   private sendAll(fd: number, b: Buffer): void {
     for (let off = 0; off < b.length;) {
       const n = libc.send(fd, b.subarray(off), b.length - off, MSG_NOSIGNAL);
-      if (n < 0 && libc.errno() === libc.EINTR) continue;
+      if (n < 0 && libc.errno() === EINTR) continue;
       if (n < 0) throw this.unavailable('send', libc.errno());
       off += n;
     }
@@ -126,7 +123,7 @@ export class DaemonClient {
       const buf = Buffer.allocUnsafe(16 * 1024);
       for (;;) {
         const n = libc.recv(fd, buf, buf.length, 0);
-        if (n < 0 && libc.errno() === libc.EINTR) continue;
+        if (n < 0 && libc.errno() === EINTR) continue;
         if (n < 0) throw this.unavailable('receive', libc.errno());
         if (n === 0) break;
         chunks.push(Buffer.from(buf.subarray(0, n)));

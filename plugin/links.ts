@@ -2,21 +2,19 @@
  * The per-pod kernel work, over rtnetlink in this process (no child processes): the host bridge with
  * its gateway address, the veth pair (host side named from the container ID and interface name, so
  * DEL needs no state; the peer is created inside the pod's namespace), and the pod side's address
- * and routes through a socket opened in the pod's namespace. Failures become typed errors here.
+ * and routes through a socket opened in the pod's namespace. Refusals come as typed errors
+ * (rtnetlink.ts `refusal`).
  */
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { KernelError, LinkNotFoundError } from '../shared/errors.js';
-import { type Cidr, containsCidr, formatIp, parseCidr, parseIp } from '../shared/ip/cidr.js';
-import { sysError } from '../shared/native/libc.js';
-import {
-  addrRequest, addRoute, type AddrInfo, delLink, dumpAddrs, dumpLinks, dumpRoutes, getLink, IFF_PROMISC, IFF_UP, type LinkInfo,
-  newBridge, newVeth, parseAddr, parseLink, parseRoute, RT_TABLE_MAIN, type RouteInfo, setFlags, setHairpin, setMtu,
-} from '../shared/netlink/link-messages.js';
-import { type NlAnswer, RtNetlink } from '../shared/netlink/rtnetlink.js';
-import { ENODEV } from '../shared/netlink/rtnl-messages.js';
+import { type Cidr, containsCidr, parseCidr, parseIp } from '../shared/ip/cidr.js';
+import { EEXIST, ENODEV } from '../shared/native/constants.js';
+import { addrRequest, addressChanges, type AddrInfo, dumpAddrs, parseAddr } from '../shared/netlink/addr.js';
+import { delLink, dumpLinks, getLink, IFF_PROMISC, IFF_UP, type LinkInfo, newBridge, newVeth, parseLink, setFlags, setHairpin, setMtu } from '../shared/netlink/link.js';
+import type { Request } from '../shared/netlink/message.js';
+import { dumpRoutes, parseRoute, type RouteInfo, routeRequest, RT_TABLE_MAIN, RTPROT_BOOT } from '../shared/netlink/route.js';
+import { refusal, RtNetlink } from '../shared/netlink/rtnetlink.js';
 import { randomMac } from '../shared/net/mac.js';
-
-const EEXIST = 17;
 
 export { hostVethName } from '../shared/net/attachment-hash.js';
 
@@ -31,21 +29,6 @@ function sock(netns?: string): RtNetlink {
   return netns ? RtNetlink.inNetns(netns) : (hostSocket ??= new RtNetlink());
 }
 
-/** A kernel refusal as a typed error: LinkNotFoundError for "no such device". */
-function refusal(what: string, errno: number): KernelError | LinkNotFoundError {
-  const e = sysError(what, errno);
-  return errno === ENODEV ? new LinkNotFoundError(e.message) : e;
-}
-
-/** Runs requests, throwing for the first refused one (`what` names each request). */
-function run(nl: RtNetlink, requests: Array<[string, Buffer]>): NlAnswer[] {
-  const answers = nl.transact(requests.map(([, r]) => r));
-  answers.forEach((a, i) => {
-    if (a.errno) throw refusal(requests[i]![0], a.errno);
-  });
-  return answers;
-}
-
 function withSocket<T>(netns: string | undefined, f: (nl: RtNetlink) => T): T {
   const nl = sock(netns);
   try {
@@ -55,8 +38,9 @@ function withSocket<T>(netns: string | undefined, f: (nl: RtNetlink) => T): T {
   }
 }
 
+/** The link and its addresses in one exchange (the plugin's hot path: no separate findLink). */
 function lookup(nl: RtNetlink, name: string, withAddrs: boolean): Link | null {
-  const [link, addrs] = nl.transact(withAddrs ? [getLink(name), dumpAddrs()] : [getLink(name)]);
+  const [link, addrs] = nl.transact(withAddrs ? [(w) => getLink(w, name), dumpAddrs] : [(w) => getLink(w, name)]);
   if (link!.errno === ENODEV) return null;
   if (link!.errno) throw refusal(`reading link ${name}`, link!.errno);
   const info = parseLink(link!.messages[0]!.payload);
@@ -81,42 +65,36 @@ export function ensureBridge(name: string, gateway: string, subnet: Cidr, networ
   let link = known === undefined ? lookup(nl, name, true) : known;
   if (!link) {
     // A fixed MAC: otherwise a bridge takes its lowest port's MAC, which changes as pods come and go.
-    const [created] = nl.transact([newBridge(name, randomMac(), mtu)]);
+    const [created] = nl.transact([(w) => newBridge(w, name, randomMac(), mtu)]);
     if (created!.errno && created!.errno !== EEXIST) throw refusal(`creating bridge ${name}`, created!.errno);
     link = lookup(nl, name, true);
     if (!link) throw new KernelError(`bridge ${name} vanished while being created`);
   }
   if (link.kind !== 'bridge') throw new KernelError(`${name} exists and is not a bridge`);
-  const gw = parseIp(gateway);
-  const changes: Array<[string, Buffer]> = [];
-  for (const a of link.addrs) {
-    if (a.ip === gw && a.prefix === subnet.prefix) continue;
-    if (containsCidr(network, { ip: a.ip, prefix: a.prefix })) changes.push([`removing ${formatIp(a.ip)}/${a.prefix} from ${name}`, addrRequest('delete', link.index, a.ip, a.prefix)]);
-  }
-  if (!link.addrs.some((a) => a.ip === gw && a.prefix === subnet.prefix)) changes.push([`adding ${gateway}/${subnet.prefix} to ${name}`, addrRequest('replace', link.index, gw, subnet.prefix)]);
-  if (link.mtu !== mtu) changes.push([`setting the MTU of ${name} to ${mtu}`, setMtu(link.index, mtu)]);
-  if (!(link.flags & IFF_UP)) changes.push([`bringing ${name} up`, setFlags(link.index, IFF_UP, true)]);
-  if (promisc && !(link.flags & IFF_PROMISC)) changes.push([`turning on promiscuous mode of ${name}`, setFlags(link.index, IFF_PROMISC, true)]);
-  if (changes.length) run(nl, changes);
+  const index = link.index;
+  const changes = addressChanges(index, name, link.addrs, { ip: parseIp(gateway), prefix: subnet.prefix }, (a) => containsCidr(network, a));
+  if (link.mtu !== mtu) changes.push([`setting the MTU of ${name} to ${mtu}`, (w) => setMtu(w, index, mtu)]);
+  if (!(link.flags & IFF_UP)) changes.push([`bringing ${name} up`, (w) => setFlags(w, index, IFF_UP, true)]);
+  if (promisc && !(link.flags & IFF_PROMISC)) changes.push([`turning on promiscuous mode of ${name}`, (w) => setFlags(w, index, IFF_PROMISC, true)]);
+  if (changes.length) nl.perform(changes);
   return link;
 }
 
 /**
  * Creates the veth pair: the host side on the bridge (ifindex `master`), the peer born inside the
- * pod's namespace as `ifName`; then the host side up (and hairpin). Throws a KernelError "... File
- * exists" when either name is taken. The pod side comes up in configurePod.
+ * pod's namespace as `ifName`; then the host side up (and hairpin). Throws a KernelError with errno
+ * EEXIST when either name is taken. The pod side comes up in configurePod.
  */
 export function createVeth(o: {
   hostName: string; hostMac: string; ifName: string; podMac: string; mtu: number; netns: string; master: number; hairpin: boolean;
 }): void {
   const nsFd = openSync(o.netns, 'r');
   try {
-    run(sock(), [
-      [`creating veth ${o.hostName} with peer ${o.ifName} in ${o.netns}`,
-        newVeth({ hostName: o.hostName, hostMac: o.hostMac, master: o.master, peerName: o.ifName, peerMac: o.podMac, mtu: o.mtu, peerNetnsFd: nsFd })],
-      ...(o.hairpin ? [[`turning on hairpin mode of ${o.hostName}`, setHairpin(o.hostName, true)] as [string, Buffer]] : []),
-      [`bringing ${o.hostName} up`, setFlags(o.hostName, IFF_UP, true)],
-    ]);
+    const veth = { hostName: o.hostName, hostMac: o.hostMac, master: o.master, peerName: o.ifName, peerMac: o.podMac, mtu: o.mtu, peerNetnsFd: nsFd };
+    const requests: Array<[string, Request]> = [[`creating veth ${o.hostName} with peer ${o.ifName} in ${o.netns}`, (w) => newVeth(w, veth)]];
+    if (o.hairpin) requests.push([`turning on hairpin mode of ${o.hostName}`, (w) => setHairpin(w, o.hostName, true)]);
+    requests.push([`bringing ${o.hostName} up`, (w) => setFlags(w, o.hostName, IFF_UP, true)]);
+    sock().perform(requests);
   } finally {
     closeSync(nsFd);
   }
@@ -128,11 +106,11 @@ export function configurePod(netns: string, ifName: string, address: string, rou
     const link = lookup(nl, ifName, false);
     if (!link) throw new LinkNotFoundError(`${ifName} is missing in ${netns}`);
     const addr = parseCidr(address);
-    run(nl, [
-      ['bringing lo up', setFlags(1, IFF_UP, true)], // loopback is ifindex 1 in every namespace
-      [`bringing ${ifName} up`, setFlags(link.index, IFF_UP, true)],
-      [`adding ${address} to ${ifName}`, addrRequest('add', link.index, addr.ip, addr.prefix)],
-      ...routes.map((r): [string, Buffer] => [`adding route ${r.dst} via ${r.gw}`, addRoute(parseCidr(r.dst), parseIp(r.gw), link.index)]),
+    nl.perform([
+      ['bringing lo up', (w) => setFlags(w, 1, IFF_UP, true)], // loopback is ifindex 1 in every namespace
+      [`bringing ${ifName} up`, (w) => setFlags(w, link.index, IFF_UP, true)],
+      [`adding ${address} to ${ifName}`, (w) => addrRequest(w, 'add', link.index, addr.ip, addr.prefix)],
+      ...routes.map((r): [string, Request] => [`adding route ${r.dst} via ${r.gw}`, (w) => routeRequest(w, 'add', { dst: parseCidr(r.dst), via: parseIp(r.gw) }, link.index, RTPROT_BOOT)]),
     ]);
   });
 }
@@ -140,7 +118,7 @@ export function configurePod(netns: string, ifName: string, address: string, rou
 /** Deletes a link (in `netns` when given); absent is fine. Returns whether it existed. */
 export function deleteLink(name: string, netns?: string): boolean {
   return withSocket(netns, (nl) => {
-    const [a] = nl.transact([delLink(name)]);
+    const [a] = nl.transact([(w) => delLink(w, name)]);
     if (a!.errno === ENODEV) return false;
     if (a!.errno) throw refusal(`deleting ${name}`, a!.errno);
     return true;
@@ -157,9 +135,12 @@ export function readPodRoutes(netns: string, ifName: string): RouteInfo[] {
   return withSocket(netns, (nl) => {
     const link = lookup(nl, ifName, false);
     if (!link) return [];
-    const [dump] = nl.transact([dumpRoutes()]);
-    if (dump!.errno) throw refusal(`reading routes in ${netns}`, dump!.errno);
-    return dump!.messages.map((m) => parseRoute(m.payload)).filter((r): r is RouteInfo => r?.oif === link.index && r.table === RT_TABLE_MAIN);
+    const routes: RouteInfo[] = [];
+    nl.dump(`reading routes in ${netns}`, dumpRoutes, (m) => {
+      const r = parseRoute(m.payload);
+      if (r?.oif === link.index && r.table === RT_TABLE_MAIN) routes.push(r);
+    });
+    return routes;
   });
 }
 
@@ -168,7 +149,10 @@ export function bridgePorts(bridge: string): string[] {
   const nl = sock();
   const br = lookup(nl, bridge, false);
   if (!br) return [];
-  const [dump] = nl.transact([dumpLinks()]);
-  if (dump!.errno) throw refusal('reading links', dump!.errno);
-  return dump!.messages.map((m) => parseLink(m.payload)).filter((l) => l.master === br.index).map((l) => l.name);
+  const ports: string[] = [];
+  nl.dump('reading links', dumpLinks, (m) => {
+    const l = parseLink(m.payload);
+    if (l.master === br.index) ports.push(l.name);
+  });
+  return ports;
 }

@@ -97,12 +97,19 @@ export class AddressUnavailableError extends AppError {
   readonly code = 'ERR_IPAM_UNAVAILABLE';
 }
 
-/** A kernel operation (an `ip` command) failed. */
+/** A kernel operation (a system call, a netlink request, a program like nft) failed. */
 export class KernelError extends AppError {
   readonly code = 'ERR_KERNEL';
+  /** The kernel's errno, when the failure came with one (e.g. 17, EEXIST: the object exists). */
+  readonly errno?: number;
+
+  constructor(message: string, opts: { cause?: unknown; hint?: string; errno?: number } = {}) {
+    super(message, opts);
+    if (opts.errno !== undefined) this.errno = opts.errno;
+  }
 }
 
-/** A link does not exist. */
+/** A link does not exist (the kernel answered ENODEV). */
 export class LinkNotFoundError extends AppError {
   readonly code = 'ERR_LINK_NOT_FOUND';
 }

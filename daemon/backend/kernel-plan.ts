@@ -11,11 +11,17 @@
  */
 import { type Cidr, formatCidr, formatIp } from '../../shared/ip/cidr.js';
 import { formatMacNumber } from '../../shared/net/mac.js';
-import { type NetlinkOp, TWILL_RTPROT } from '../../shared/netlink/rtnl-messages.js';
+import { TWILL_RTPROT } from '../../shared/netlink/route.js';
+
+/** One kernel object twill owns, as kernel-state.ts writes it (MACs as the 48-bit numbers macNumber gives). */
+export type NetlinkOp =
+  | { readonly kind: 'route'; readonly dst: Cidr; readonly via: number; readonly dev: string; readonly onlink: boolean }
+  | { readonly kind: 'neigh'; readonly ip: number; readonly mac: number; readonly dev: string }
+  | { readonly kind: 'fdb'; readonly mac: number; readonly dst: number; readonly dev: string };
 
 /** One kernel object: what rtnetlink is told, and the iproute2 commands that say the same (for logs). */
 export interface KernelEntry {
-  /** The entry itself, as the rtnetlink encoder reads it. */
+  /** The entry itself, as kernel-state.ts writes it. */
   readonly op: NetlinkOp;
   /** Its identity among the entries of its kind on its device (routes: on any device). */
   readonly key: number;
@@ -42,9 +48,6 @@ export interface ReconcilePlan {
   del: KernelEntry[];
 }
 
-/** Route protocol number marking routes twill owns, so reconcile never touches anyone else's. */
-export const TWILL_ROUTE_PROTO = String(TWILL_RTPROT);
-
 class RouteEntry implements KernelEntry {
   readonly kind = 'route';
   constructor(readonly dst: Cidr, readonly via: number, readonly dev: string, readonly onlink: boolean) {}
@@ -52,8 +55,8 @@ class RouteEntry implements KernelEntry {
   get key(): number { return this.dst.ip * 64 + this.dst.prefix; }
   get scope(): string { return ''; }
   get id(): string { return `route ${formatCidr(this.dst)}`; }
-  get add(): string { return `route replace ${formatCidr(this.dst)} via ${formatIp(this.via)} dev ${this.dev}${this.onlink ? ' onlink' : ''} proto ${TWILL_ROUTE_PROTO}`; }
-  get del(): string { return `route del ${formatCidr(this.dst)} proto ${TWILL_ROUTE_PROTO}`; }
+  get add(): string { return `route replace ${formatCidr(this.dst)} via ${formatIp(this.via)} dev ${this.dev}${this.onlink ? ' onlink' : ''} proto ${TWILL_RTPROT}`; }
+  get del(): string { return `route del ${formatCidr(this.dst)} proto ${TWILL_RTPROT}`; }
   same(o: KernelEntry): boolean {
     return o instanceof RouteEntry && o.via === this.via && o.dev === this.dev && o.onlink === this.onlink;
   }

@@ -1,75 +1,91 @@
 /**
- * Reads the kernel entries twill owns (routes with twill's protocol number, permanent neighbours
- * and FDB entries on the VXLAN device) with iproute2, and applies a reconcile plan over rtnetlink
- * (shared/netlink/rtnetlink.ts): one socket, many requests per system call, no child process.
+ * The kernel entries twill owns (routes in the main table with twill's protocol number, permanent
+ * neighbour and FDB entries on the VXLAN device), read with rtnetlink dumps and changed by applying
+ * a reconcile plan: all over the daemon's one rtnetlink socket (kernel-socket.ts), no child process.
  */
-import { ipJson, runTool } from '../../shared/netlink/ip-command.js';
-import type { RtNetlink } from '../../shared/netlink/rtnetlink.js';
-import { ENODEV } from '../../shared/netlink/rtnl-messages.js';
-import { LinkNotFoundError } from '../../shared/errors.js';
-import { parseCidr, parseIp } from '../../shared/ip/cidr.js';
-import { macNumber } from '../../shared/net/mac.js';
-import { fdbEntry, type KernelEntry, type KernelFailure, neighEntry, type ReconcilePlan, routeEntry, TWILL_ROUTE_PROTO } from './kernel-plan.js';
+import { AF_BRIDGE, AF_INET, ENODEV, ENOENT, ESRCH } from '../../shared/native/constants.js';
+import { getLink, parseLink } from '../../shared/netlink/link.js';
+import { dumpNeighs, fdbRequest, neighRequest, NUD_PERMANENT, parseNeigh } from '../../shared/netlink/neigh.js';
+import { dumpRoutes, readRoute, type RouteMessage, routeRequest, RT_TABLE_MAIN, TWILL_RTPROT } from '../../shared/netlink/route.js';
+import { kernelSocket } from '../kernel-socket.js';
+import { fdbEntry, type KernelEntry, type KernelFailure, neighEntry, type ReconcilePlan, routeEntry } from './kernel-plan.js';
 
-interface JsonRoute { dst: string; gateway?: string; dev?: string; flags?: string[] }
-interface JsonNeigh { dst: string; lladdr?: string; state?: string[] }
-interface JsonFdb { mac: string; dst?: string; state?: string }
-
-/** Routes in the main table carrying twill's protocol number. */
+/** Routes in the main table carrying twill's protocol number (those with a gateway and a device). */
 export async function readOwnedRoutes(): Promise<KernelEntry[]> {
-  const routes = await ipJson<JsonRoute>(['route', 'show', 'table', 'main', 'proto', TWILL_ROUTE_PROTO]);
-  return routes
-    .filter((r) => r.gateway && r.dev)
-    .map((r) => routeEntry(parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/32`), parseIp(r.gateway!), r.dev!, (r.flags ?? []).includes('onlink')));
+  const { nl } = await kernelSocket();
+  const routes: RouteMessage[] = [];
+  nl.dump('reading routes', dumpRoutes, (m) => {
+    const r = readRoute(m.payload);
+    if (r && r.table === RT_TABLE_MAIN && r.protocol === TWILL_RTPROT && r.gateway !== undefined && r.oif !== undefined) routes.push(r);
+  });
+  // Their devices' names (a few: the VXLAN device, the external interface), asked once the dump is over.
+  const indexes = [...new Set(routes.map((r) => r.oif!))];
+  const answers = nl.transact(indexes.map((index) => (w) => getLink(w, index)));
+  const names = new Map(indexes.map((index, i) => [index, answers[i]!.errno ? undefined : parseLink(answers[i]!.messages[0]!.payload).name]));
+  return routes.flatMap((r) => {
+    const dev = names.get(r.oif!);
+    return dev === undefined ? [] : [routeEntry(r.dst, r.gateway!, dev, r.onlink)];
+  });
 }
 
-/** Permanent neighbour entries on `dev` (none when the device does not exist). */
+/** Permanent IPv4 neighbour entries on `dev` (none when the device does not exist). */
 export async function readPermanentNeighs(dev: string): Promise<KernelEntry[]> {
-  try {
-    const neighs = await ipJson<JsonNeigh>(['neigh', 'show', 'dev', dev, 'nud', 'permanent']);
-    return neighs.filter((n) => n.lladdr).map((n) => neighEntry(parseIp(n.dst), macNumber(n.lladdr!), dev));
-  } catch (e) {
-    if (e instanceof LinkNotFoundError) return [];
-    throw e;
-  }
+  const { nl, ifNameToIndex } = await kernelSocket();
+  const index = ifNameToIndex(dev);
+  const out: KernelEntry[] = [];
+  if (index === 0) return out;
+  nl.dump(`reading the neighbours of ${dev}`, (w) => dumpNeighs(w, AF_INET), (m) => {
+    const n = parseNeigh(m.payload);
+    if (n.index === index && n.state & NUD_PERMANENT && n.ip !== undefined && n.mac !== undefined) out.push(neighEntry(n.ip, n.mac, dev));
+  });
+  return out;
 }
 
-/** Permanent unicast FDB entries with a remote destination on `dev`. */
+/** True for a MAC (48-bit number) that names one station: not 0, not a group (multicast) address. */
+const isUnicast = (mac: number): boolean => mac !== 0 && (Math.floor(mac / 2 ** 40) & 1) === 0;
+
+/** Permanent unicast FDB entries with a remote IPv4 destination on `dev` (none when the device does not exist). */
 export async function readFdb(dev: string): Promise<KernelEntry[]> {
-  try {
-    const out = await runTool('bridge', ['-json', 'fdb', 'show', 'dev', dev]);
-    const fdb = out.trim() ? (JSON.parse(out) as JsonFdb[]) : [];
-    return fdb.filter((f) => f.dst && f.mac !== '00:00:00:00:00:00').map((f) => fdbEntry(macNumber(f.mac), parseIp(f.dst!), dev));
-  } catch (e) {
-    if (e instanceof LinkNotFoundError) return [];
-    throw e;
-  }
+  const { nl, ifNameToIndex } = await kernelSocket();
+  const index = ifNameToIndex(dev);
+  const out: KernelEntry[] = [];
+  if (index === 0) return out;
+  nl.dump(`reading the forwarding database of ${dev}`, (w) => dumpNeighs(w, AF_BRIDGE), (m) => {
+    const f = parseNeigh(m.payload);
+    if (f.index === index && f.state & NUD_PERMANENT && f.ip !== undefined && f.mac !== undefined && isUnicast(f.mac)) out.push(fdbEntry(f.mac, f.ip, dev));
+  });
+  return out;
 }
 
 /** Deleting something already gone is success (another actor, or a device that was removed). */
-const GONE = new Set([2 /* ENOENT */, 3 /* ESRCH */, ENODEV]);
-
-let netlink: Promise<{ nl: RtNetlink; describe: (errno: number) => string }> | null = null;
-/** The daemon's rtnetlink socket and errno texts, loaded on first use (koffi is loaded only then). */
-function rtnetlink(): Promise<{ nl: RtNetlink; describe: (errno: number) => string }> {
-  return (netlink ??= Promise.all([import('../../shared/netlink/rtnetlink.js'), import('../../shared/native/libc.js')])
-    .then(([m, libc]) => ({ nl: new m.RtNetlink(), describe: libc.describeErrno })));
-}
+const GONE = new Set([ENOENT, ESRCH, ENODEV]);
 
 /**
  * Applies a plan over rtnetlink, in order: deletions (routes first), then additions (FDB first);
  * returns the failures, each with the iproute2 command that says what failed.
  */
 export async function applyPlan(plan: ReconcilePlan): Promise<KernelFailure[]> {
-  const changes = [...plan.del.map((e) => ({ e, action: 'delete' as const })), ...plan.add.map((e) => ({ e, action: 'replace' as const }))];
-  if (changes.length === 0) return [];
-  const { nl, describe } = await rtnetlink();
-  const errs = await nl.apply(changes.map((c) => ({ op: c.e.op, action: c.action })));
+  const dels = plan.del.length;
+  const count = dels + plan.add.length;
+  if (count === 0) return [];
+  const entry = (i: number): KernelEntry => (i < dels ? plan.del[i] : plan.add[i - dels])!;
+  const { nl, ifNameToIndex, describeErrno } = await kernelSocket();
+  const ifindex = new Map<string, number>();
+  const errs = await nl.apply(count, (w, i) => {
+    const op = entry(i).op;
+    let index = ifindex.get(op.dev);
+    if (index === undefined) ifindex.set(op.dev, (index = ifNameToIndex(op.dev)));
+    if (index === 0) return ENODEV;
+    const action = i < dels ? 'delete' : 'replace';
+    if (op.kind === 'route') routeRequest(w, action, op, index, TWILL_RTPROT);
+    else if (op.kind === 'neigh') neighRequest(w, action, index, op);
+    else fdbRequest(w, action, index, op);
+    return 0;
+  });
   const failures: KernelFailure[] = [];
-  changes.forEach((c, i) => {
-    const e = errs[i]!;
-    if (e === 0 || (c.action === 'delete' && GONE.has(e))) return;
-    failures.push({ line: c.action === 'delete' ? c.e.del : c.e.add, error: describe(e) });
+  errs.forEach((e, i) => {
+    if (e === 0 || (i < dels && GONE.has(e))) return;
+    failures.push({ line: i < dels ? entry(i).del : entry(i).add, error: describeErrno(e) });
   });
   return failures;
 }

@@ -3,7 +3,8 @@
  * against what was last applied; the kernel itself is read again (the truth) on the first pass,
  * after any failed change, and when the last read is older than `maxAgeMs`, so a route someone
  * deletes by hand comes back within a minute. Reading routes, neighbours and FDB entries costs a
- * child process each, so skipping it keeps a lease event cheap.
+ * kernel dump of each (every one of them, thousands in a big cluster), so skipping it keeps a
+ * lease event cheap.
  */
 import type { ReconcileReport } from './backend.js';
 import { type KernelEntry, type KernelFailure, planReconcile, type ReconcilePlan } from './kernel-plan.js';

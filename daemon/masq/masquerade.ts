@@ -2,17 +2,11 @@
  * Applies and removes the masquerade rules: nftables when the `nft` tool works, else iptables.
  * Both are idempotent: applying twice leaves one copy of each rule.
  */
-import { run } from '../../shared/netlink/ip-command.js';
-import { KernelError } from '../../shared/errors.js';
 import type { Cidr } from '../../shared/ip/cidr.js';
+import { must, run } from '../exec.js';
 import { IPT_FWD_CHAIN, IPT_NAT_CHAIN, iptablesRules, nftDeleteScript, nftScript } from './masq-rules.js';
 
 export type MasqMode = 'nftables' | 'iptables';
-
-async function must(file: string, args: string[], stdin?: string): Promise<void> {
-  const r = await run(file, args, stdin);
-  if (r.code !== 0) throw new KernelError(`${file} ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.code}`}`);
-}
 
 /** nftables when `nft list tables` works here, else iptables. */
 export async function detectMasqMode(): Promise<MasqMode> {

@@ -1,10 +1,12 @@
 /**
  * The C library calls twill makes that Node has no API for (ioctl, raw sockets: netlink, a UDP
  * socket read without allocating, setns), through koffi. Loaded lazily by whoever needs native
- * calls. In the single executables koffi's library comes from native-addon.ts.
+ * calls; the numbers they take are in constants.ts. In the single executables koffi's library
+ * comes from native-addon.ts.
  */
 import koffi from 'koffi';
 import { KernelError } from '../errors.js';
+import { SO_RCVTIMEO, SO_SNDTIMEO, SOL_SOCKET } from './constants.js';
 import { registerNativeExit } from './native-exit.js';
 
 const libc = koffi.load('libc.so.6');
@@ -44,16 +46,9 @@ registerNativeExit(libc.func('void _exit(int status)') as (code: number) => void
 export const errno = (): number => koffi.errno();
 export const describeErrno = (e: number): string => strerror(e);
 
-export const EAGAIN = 11;
-export const EINTR = 4;
-export const SOL_SOCKET = 1;
-export const SOCK_NONBLOCK = 0o4000;
-export const SOCK_CLOEXEC = 0o2000000;
-export const CLONE_NEWNET = 0x40000000;
-
-/** A KernelError "<what>: <strerror>". */
+/** A KernelError "<what>: <strerror>" carrying the errno. */
 export function sysError(what: string, e = errno(), hint?: string): KernelError {
-  return new KernelError(`${what}: ${strerror(e)}`, hint === undefined ? {} : { hint });
+  return new KernelError(`${what}: ${strerror(e)}`, hint === undefined ? { errno: e } : { errno: e, hint });
 }
 
 const intArg = Buffer.alloc(4);
@@ -63,8 +58,6 @@ export function setIntOption(fd: number, level: number, name: number, value: num
   return setsockopt(fd, level, name, intArg, 4) === 0;
 }
 
-const SO_RCVTIMEO = 20;
-const SO_SNDTIMEO = 21;
 /** Bounds every blocking receive (and send, and a Unix socket's connect) on `fd`: EAGAIN after `ms`. */
 export function setTimeouts(fd: number, ms: number, which: 'receive' | 'both' = 'both'): void {
   const tv = Buffer.alloc(16); // struct timeval

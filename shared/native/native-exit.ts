@@ -4,7 +4,10 @@
  * answer is already written. When the C library is loaded anyway (ADD, DEL, CHECK, GC, STATUS:
  * libc.ts registers itself), _exit(2) ends the process at once; otherwise process.exit() does.
  * Only for a process whose output is all written synchronously (the plugin's is: process-io.ts).
+ * Also the way out when going on would be unsafe (exitUnsafe).
  */
+import { writeSync } from 'node:fs';
+
 let nativeExit: ((code: number) => void) | null = null;
 
 /** Called by libc.ts when it loads. */
@@ -19,4 +22,17 @@ const profiling = /--(cpu|heap)-prof\b/.test(process.env['NODE_OPTIONS'] ?? '');
 export function exitNow(code: number): never {
   if (!profiling) nativeExit?.(code);
   process.exit(code);
+}
+
+/**
+ * Ends the process at once after a failure that leaves it unsafe to go on (a thread stuck in
+ * another network namespace would do the rest of its work there): `why` on stderr, exit status 70
+ * (EX_SOFTWARE), through exitNow: with the C library loaded (whoever entered a namespace loaded it),
+ * no handler or pending callback runs.
+ */
+export function exitUnsafe(why: string): never {
+  try {
+    writeSync(2, `${why}\n`);
+  } catch { /* nothing more can be done */ }
+  return exitNow(70);
 }

@@ -1,30 +1,27 @@
 /**
- * An rtnetlink socket: what `ip` does, without a child process or text in between. The daemon
- * writes routes, neighbour and FDB entries through one (`apply`: many requests per system call,
- * each acknowledged; its reads stay with iproute2, ip-command.ts); the CNI plugin makes and reads
- * links, addresses and routes through one per namespace (`transact`), the pod's opened by
- * entering its namespace just for the socket(2) call (`inNetns`).
+ * An rtnetlink socket: what `ip` and `bridge` do, without a child process or text in between. Its
+ * requests are written by the functions of link.ts, addr.ts, route.ts and neigh.ts into the
+ * socket's one NlWriter. The daemon makes its many route, neighbour and FDB changes with `apply`
+ * (many requests per system call, no allocation per request) and its reads with `dump`; the CNI
+ * plugin makes and reads links, addresses and routes with `transact`/`perform`, the pod's socket
+ * opened by entering its namespace just for the socket(2) call (`inNetns`).
  */
 import { closeSync, openSync } from 'node:fs';
-import { KernelError } from '../errors.js';
+import { KernelError, LinkNotFoundError } from '../errors.js';
 import {
-  bind, close, CLONE_NEWNET, EAGAIN, EINTR, errno, ifNameToIndex, recv, send, sendOffThread, setIntOption, setns, setTimeouts, SOCK_CLOEXEC,
-  SOL_SOCKET, socket, sysError,
-} from '../native/libc.js';
-import { isLinkGone } from './link-messages.js';
-import { NLMSG_DONE, NLMSG_ERROR, type NlMessage, splitMessages } from './nl-message.js';
-import { encodeChange, ENODEV, MAX_REQUEST_BYTES, type NetlinkChange } from './rtnl-messages.js';
+  AF_NETLINK, CLONE_NEWNET, EAGAIN, EINTR, ENODEV, MSG_DONTWAIT, SO_RCVBUFFORCE, SOCK_CLOEXEC, SOCK_RAW, SOL_SOCKET,
+} from '../native/constants.js';
+import { bind, close, errno, recv, send, sendOffThread, setIntOption, setns, setTimeouts, socket, sysError } from '../native/libc.js';
+import { exitUnsafe } from '../native/native-exit.js';
+import { isLinkGone } from './link.js';
+import { encode, errnoOf, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, type NlMessage, NlWriter, type Request, splitMessages } from './message.js';
 
-const AF_NETLINK = 16;
-const SOCK_RAW = 3;
 const NETLINK_ROUTE = 0;
 const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;
-const SO_RCVBUFFORCE = 33;
 const RTMGRP_LINK = 1;
-const MSG_DONTWAIT = 0x40;
 
-/** Requests per send: their acknowledgements must fit the receive buffer. */
+/** Requests per send in `apply`: their acknowledgements must fit the receive buffer. */
 const CHUNK = 256;
 
 /** The kernel's answer to one request of `transact`: its errno (0: done) and any data messages. */
@@ -33,17 +30,18 @@ export interface NlAnswer {
   messages: NlMessage[];
 }
 
-/** The errno an NLMSG_ERROR (0: an acknowledgement) or NLMSG_DONE message carries. */
-function errnoOf(m: NlMessage): number {
-  return m.payload.length >= 4 ? 0 - m.payload.readInt32LE(0) || 0 : 0;
+/** A request the kernel refused, as a typed error: LinkNotFoundError for ENODEV, else a KernelError with the errno. */
+export function refusal(what: string, e: number): KernelError | LinkNotFoundError {
+  const err = sysError(what, e);
+  return e === ENODEV ? new LinkNotFoundError(err.message) : err;
 }
 
+/** One rtnetlink socket (in the namespace it was made in) and the requests it carries. */
 export class RtNetlink {
   private readonly fd: number;
   private seq = 1;
   private readonly buf = Buffer.allocUnsafe(256 * 1024);
-  /** apply's request buffer (the plugin's sockets never need it). */
-  private out: Buffer | null = null;
+  private writer: NlWriter | null = null;
 
   /** An rtnetlink socket in the network namespace at `path` (a CNI_NETNS-style path). */
   static inNetns(path: string, o: { linkEvents?: boolean } = {}): RtNetlink {
@@ -56,10 +54,7 @@ export class RtNetlink {
         return new RtNetlink(o); // a socket stays in the namespace it was made in
       } finally {
         // Nothing else runs on this thread in between (all synchronous), and it must not stay there.
-        if (setns(own, CLONE_NEWNET) < 0) {
-          process.stderr.write(`twill: cannot return to the original network namespace: ${sysError('setns').message}\n`);
-          process.exit(70);
-        }
+        if (setns(own, CLONE_NEWNET) < 0) exitUnsafe(`cannot return to the original network namespace: ${sysError('setns').message}`);
       }
     } finally {
       if (target >= 0) closeSync(target);
@@ -88,38 +83,59 @@ export class RtNetlink {
     this.fd = fd;
   }
 
+  /** The socket's writer, emptied. */
+  private requests(): NlWriter {
+    return (this.writer ??= new NlWriter()).reset();
+  }
+
+  /** Numbers the request written at `at` (its sequence number); returns the number. */
+  private number(w: NlWriter, at: number): number {
+    const seq = this.seq++ >>> 0;
+    w.u32At(at + 8, seq);
+    return seq;
+  }
+
   /**
-   * Applies the changes in order and returns each one's errno (0: done). Yields to the event loop
-   * between chunks, so thousands of changes do not stall the daemon's other work.
+   * Makes `count` changes and returns each one's errno (0: done), writing change `i` with
+   * `write(w, i)`, which returns 0, or an errno to record for a change it did not write (its device
+   * is gone, say). Requests go CHUNK to a system call into one reused buffer, and the event loop
+   * runs between chunks, so thousands of changes neither allocate per change nor stall the daemon.
+   * Nothing is awaited while requests are outstanding: other users of the socket may run in between.
    */
-  async apply(changes: readonly NetlinkChange[]): Promise<number[]> {
-    const results = new Array<number>(changes.length).fill(0);
-    const ifindex = new Map<string, number>();
-    const out = (this.out ??= Buffer.allocUnsafe(CHUNK * MAX_REQUEST_BYTES));
-    for (let start = 0; start < changes.length; start += CHUNK) {
+  async apply(count: number, write: (w: NlWriter, i: number) => number): Promise<Int32Array> {
+    const results = new Int32Array(count);
+    const index = new Int32Array(CHUNK);
+    const answered = new Uint8Array(CHUNK);
+    for (let start = 0; start < count; start += CHUNK) {
       if (start > 0) await new Promise((r) => setImmediate(r));
-      let len = 0;
-      const pending = new Map<number, number>();
-      for (let i = start; i < Math.min(changes.length, start + CHUNK); i++) {
-        const dev = changes[i]!.op.dev;
-        let idx = ifindex.get(dev);
-        if (idx === undefined) ifindex.set(dev, (idx = ifNameToIndex(dev)));
-        if (idx === 0) {
-          results[i] = ENODEV;
+      const w = this.requests();
+      const first = this.seq >>> 0;
+      let sent = 0;
+      for (let i = start; i < Math.min(count, start + CHUNK); i++) {
+        const at = w.length;
+        const skipped = write(w, i);
+        if (skipped) {
+          results[i] = skipped;
           continue;
         }
-        const seq = this.seq++;
-        pending.set(seq, i);
-        len += encodeChange(changes[i]!, seq, idx, out, len);
+        this.number(w, at);
+        index[sent++] = i;
       }
-      if (len === 0) continue;
-      this.send(out.subarray(0, len));
-      while (pending.size > 0) {
-        for (const m of this.receive()) {
-          const i = pending.get(m.seq);
-          if (i === undefined || m.type !== NLMSG_ERROR) continue;
-          results[i] = errnoOf(m);
-          pending.delete(m.seq);
+      if (sent === 0) continue;
+      answered.fill(0);
+      this.send(w.view());
+      for (let left = sent; left > 0;) {
+        const n = this.recvInto(0);
+        for (let off = 0; off + NLMSG_HDRLEN <= n;) {
+          const len = this.buf.readUInt32LE(off);
+          if (len < NLMSG_HDRLEN || off + len > n) break;
+          const k = (this.buf.readUInt32LE(off + 8) - first) >>> 0;
+          if (this.buf.readUInt16LE(off + 4) === NLMSG_ERROR && k < sent && !answered[k]) {
+            answered[k] = 1;
+            results[index[k]!] = errnoOf(this.buf, off + NLMSG_HDRLEN, off + len);
+            left--;
+          }
+          off += (len + 3) & ~3;
         }
       }
     }
@@ -131,22 +147,23 @@ export class RtNetlink {
    * error, or for a dump the end of it. At most one dump per call (the kernel runs one at a time
    * per socket). Synchronous: each call is a few kernel operations.
    */
-  transact(requests: readonly Buffer[]): NlAnswer[] {
+  transact(requests: readonly Request[]): NlAnswer[] {
+    if (requests.length === 0) return [];
     const answers = requests.map((): NlAnswer => ({ errno: 0, messages: [] }));
     const pending = new Map<number, NlAnswer>();
-    const out = Buffer.concat(requests);
-    for (let i = 0, off = 0; i < requests.length; off += requests[i]!.length, i++) {
-      const seq = this.seq++;
-      out.writeUInt32LE(seq >>> 0, off + 8);
-      pending.set(seq, answers[i]!);
-    }
-    this.send(out);
+    const w = this.requests();
+    requests.forEach((request, i) => {
+      const at = w.length;
+      request(w);
+      pending.set(this.number(w, at), answers[i]!);
+    });
+    this.send(w.view());
     while (pending.size > 0) {
       for (const m of this.receive()) {
         const a = pending.get(m.seq);
         if (!a) continue;
         if (m.type === NLMSG_ERROR || m.type === NLMSG_DONE) {
-          a.errno = errnoOf(m);
+          a.errno = errnoOf(m.payload);
           pending.delete(m.seq);
         } else {
           a.messages.push({ ...m, payload: Buffer.from(m.payload) });
@@ -156,19 +173,52 @@ export class RtNetlink {
     return answers;
   }
 
+  /** `transact`, throwing `refusal(what)` for the first request the kernel refused; each request comes with what it does. */
+  perform(requests: ReadonlyArray<readonly [what: string, request: Request]>): NlAnswer[] {
+    const answers = this.transact(requests.map(([, r]) => r));
+    answers.forEach((a, i) => {
+      if (a.errno) throw refusal(requests[i]![0], a.errno);
+    });
+    return answers;
+  }
+
+  /**
+   * Sends one dump request and hands each message of the answer to `each` (its payload a view,
+   * valid during the call only, so a big dump is not copied); throws `refusal(what)` when the
+   * kernel refuses it. Synchronous.
+   */
+  dump(what: string, request: Request, each: (m: NlMessage) => void): void {
+    const w = this.requests();
+    request(w);
+    const seq = this.number(w, 0);
+    this.send(w.view());
+    for (;;) {
+      for (const m of this.receive()) {
+        if (m.seq !== seq) continue;
+        if (m.type === NLMSG_ERROR || m.type === NLMSG_DONE) {
+          const e = errnoOf(m.payload);
+          if (e) throw refusal(what, e);
+          return;
+        }
+        each(m);
+      }
+    }
+  }
+
   /**
    * Sends one request from a thread of Node's pool and resolves to its errno (0: done), for a
    * request whose system call blocks long (a link's deletion returns only once the kernel has
    * freed the device). Nothing else may use this socket meanwhile.
    */
-  async requestOffThread(request: Buffer): Promise<number> {
-    const seq = this.seq++;
-    request.writeUInt32LE(seq >>> 0, 8);
-    const n = await sendOffThread(this.fd, request, request.length, 0);
+  async requestOffThread(request: Request): Promise<number> {
+    const b = encode(request);
+    const seq = this.seq++ >>> 0;
+    b.writeUInt32LE(seq, 8);
+    const n = await sendOffThread(this.fd, b, b.length, 0);
     if (n < 0) throw new KernelError('rtnetlink send failed');
     // The kernel acknowledges within the same system call: the answer is already queued (this
     // runs on the caller's thread, which must not block).
-    for (;;) for (const m of this.receive(MSG_DONTWAIT)) if (m.seq === seq && m.type === NLMSG_ERROR) return errnoOf(m);
+    for (;;) for (const m of this.receive(MSG_DONTWAIT)) if (m.seq === seq && m.type === NLMSG_ERROR) return errnoOf(m.payload);
   }
 
   /**
@@ -193,13 +243,19 @@ export class RtNetlink {
     if (send(this.fd, b, b.length, 0) < 0) throw sysError('rtnetlink send');
   }
 
-  /** The messages of one datagram from the kernel (views into the receive buffer, valid until the next call). */
-  private receive(flags = 0): NlMessage[] {
+  /** Receives one datagram from the kernel into the receive buffer; returns its length. */
+  private recvInto(flags: number): number {
     const n = recv(this.fd, this.buf, this.buf.length, flags);
     if (n < 0) throw sysError(errno() === EAGAIN ? `rtnetlink: no answer${flags & MSG_DONTWAIT ? '' : ' within 5 s'}` : 'rtnetlink recv');
-    return splitMessages(this.buf.subarray(0, n));
+    return n;
   }
 
+  /** The messages of one datagram from the kernel (views into the receive buffer, valid until the next call). */
+  private receive(flags = 0): NlMessage[] {
+    return splitMessages(this.buf.subarray(0, this.recvInto(flags)));
+  }
+
+  /** Closes the socket. */
   close(): void {
     close(this.fd);
   }

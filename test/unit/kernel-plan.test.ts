@@ -3,7 +3,6 @@ import { describe, it } from 'node:test';
 import { fdbEntry as fdbNumbers, type KernelEntry, neighEntry as neighNumbers, planReconcile, routeEntry as routeNumbers } from '../../daemon/backend/kernel-plan.js';
 import { parseCidr, parseIp } from '../../shared/ip/cidr.js';
 import { macNumber } from '../../shared/net/mac.js';
-import { encodeChange, MAX_REQUEST_BYTES } from '../../shared/netlink/rtnl-messages.js';
 
 const routeEntry = (dst: string, via: string, dev: string, onlink: boolean): KernelEntry => routeNumbers(parseCidr(dst), parseIp(via), dev, onlink);
 const neighEntry = (ip: string, mac: string, dev: string): KernelEntry => neighNumbers(parseIp(ip), macNumber(mac), dev);
@@ -54,41 +53,5 @@ describe('reconcile planning', () => {
   });
   it('normalises MAC case so upper-case lease data does not cause churn', () => {
     assert.deepEqual(planReconcile([neighEntry('10.5.1.0', '02:AA:00:00:00:01', 'flannel.1')], [neighEntry('10.5.1.0', '02:aa:00:00:00:01', 'flannel.1')]).add, []);
-  });
-});
-
-describe('rtnetlink requests', () => {
-  const b = Buffer.alloc(MAX_REQUEST_BYTES);
-
-  it('encodes a route replace as `ip route replace … proto 116 onlink` does', () => {
-    const len = encodeChange({ op: routeEntry('10.5.2.0/24', '10.5.2.0', 'flannel.1', true).op, action: 'replace' }, 7, 9, b);
-    assert.equal(len, 16 + 12 + 8 + 8 + 8);
-    assert.deepEqual([b.readUInt32LE(0), b.readUInt16LE(4), b.readUInt16LE(6), b.readUInt32LE(8)], [len, 24, 0x1 | 0x4 | 0x100 | 0x400, 7]);
-    assert.deepEqual([...b.subarray(16, 24)], [2, 24, 0, 0, 254, 116, 0, 1], 'AF_INET /24, main table, proto 116, universe, unicast');
-    assert.equal(b.readUInt32LE(24), 4, 'RTNH_F_ONLINK');
-    assert.deepEqual([...b.subarray(28, 36)], [8, 0, 1, 0, 10, 5, 2, 0], 'RTA_DST');
-    assert.deepEqual([...b.subarray(36, 44)], [8, 0, 5, 0, 10, 5, 2, 0], 'RTA_GATEWAY');
-    assert.deepEqual([b.readUInt16LE(44), b.readUInt16LE(46), b.readUInt32LE(48)], [8, 4, 9], 'RTA_OIF');
-  });
-
-  it('encodes deletes that match only twill\'s entries: route by destination and proto 116, any scope', () => {
-    const len = encodeChange({ op: routeEntry('10.5.2.0/24', '10.5.2.0', 'flannel.1', true).op, action: 'delete' }, 8, 9, b);
-    assert.equal(len, 16 + 12 + 8);
-    assert.equal(b.readUInt16LE(4), 25);
-    assert.equal(b.readUInt16LE(6), 0x1 | 0x4);
-    assert.deepEqual([b[21], b[22], b[23]], [116, 255, 0]);
-  });
-
-  it('encodes a permanent neighbour and a vxlan FDB entry (AF_BRIDGE, NTF_SELF)', () => {
-    let len = encodeChange({ op: neighEntry('10.5.2.0', '0A:0b:0c:0d:0e:0f', 'flannel.1').op, action: 'replace' }, 1, 9, b);
-    assert.equal(len, 16 + 12 + 8 + 12);
-    assert.deepEqual([b.readUInt16LE(4), b[16], b.readInt32LE(20), b.readUInt16LE(24), b[26]], [28, 2, 9, 0x80, 0]);
-    assert.deepEqual([...b.subarray(32, 36)], [10, 5, 2, 0]);
-    assert.deepEqual([b.readUInt16LE(36), b.readUInt16LE(38), ...b.subarray(40, 46)], [10, 2, 10, 11, 12, 13, 14, 15], 'NDA_LLADDR');
-    len = encodeChange({ op: fdbEntry('0a:0b:0c:0d:0e:0f', '192.168.0.7', 'flannel.1').op, action: 'replace' }, 2, 9, b);
-    assert.equal(len, 16 + 12 + 12 + 8);
-    assert.deepEqual([b[16], b[26]], [7, 0x02], 'AF_BRIDGE, NTF_SELF');
-    assert.deepEqual([...b.subarray(32, 38)], [10, 11, 12, 13, 14, 15]);
-    assert.deepEqual([...b.subarray(44, 48)], [192, 168, 0, 7], 'NDA_DST');
   });
 });

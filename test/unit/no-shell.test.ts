@@ -1,6 +1,6 @@
 /**
  * No shell is ever used to run a command: production code runs programs only with execFile/spawn
- * and argument arrays (shared/netlink/ip-command.ts), never exec/execSync or `shell: true`.
+ * and argument arrays (daemon/exec.ts), never exec/execSync or `shell: true`.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -29,6 +29,6 @@ describe('process execution in production code', () => {
   });
   it('starts programs in one module only', () => {
     const users = files.filter((f) => /from 'node:child_process'/.test(readFileSync(f, 'utf8'))).map((f) => f.slice(REPO.length + 1));
-    assert.deepEqual(users, ['shared/netlink/ip-command.ts']);
+    assert.deepEqual(users, ['daemon/exec.ts']);
   });
 });

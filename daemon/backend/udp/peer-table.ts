@@ -7,6 +7,7 @@
  * Lookups allocate nothing: they run once per packet.
  */
 import { maskOf } from '../../../shared/ip/cidr.js';
+import { AF_INET } from '../../../shared/native/constants.js';
 
 /** One remote lease as the relay needs it. */
 export interface Peer {
@@ -14,8 +15,6 @@ export interface Peer {
   prefix: number;
   publicIp: number;
 }
-
-const AF_INET = 2;
 
 /** A `struct sockaddr_in` for ip:port (16 bytes, family in host order, port and address in network order). */
 export function sockaddrIn(ip: number, port: number): Buffer {

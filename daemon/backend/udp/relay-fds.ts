@@ -5,7 +5,8 @@
 import { closeSync, constants, openSync } from 'node:fs';
 import { KernelError } from '../../../shared/errors.js';
 import { formatIp } from '../../../shared/ip/cidr.js';
-import { bind, close, errno, ioctl, setIntOption, SOCK_CLOEXEC, SOCK_NONBLOCK, SOL_SOCKET, socket, sysError } from '../../../shared/native/libc.js';
+import { AF_INET, SO_RCVBUFFORCE, SO_SNDBUFFORCE, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOL_SOCKET } from '../../../shared/native/constants.js';
+import { bind, close, errno, ioctl, setIntOption, socket, sysError } from '../../../shared/native/libc.js';
 import { sockaddrIn } from './peer-table.js';
 
 const TUNSETIFF = 0x400454ca;
@@ -16,10 +17,6 @@ const IFF_TUN = 0x0001;
 const IFF_NO_PI = 0x1000;
 const IFF_VNET_HDR = 0x4000;
 const IFNAMSIZ = 16;
-const AF_INET = 2;
-const SOCK_DGRAM = 2;
-const SO_SNDBUFFORCE = 32;
-const SO_RCVBUFFORCE = 33;
 const SOL_UDP = 17;
 const UDP_SEGMENT = 103;
 const UDP_GRO = 104;

@@ -6,8 +6,10 @@
  * datagram between PublicIP:Port of the hosts (Port 8285 unless set). The forwarding runs in a
  * worker thread (relay-worker.ts); this class configures the device and feeds it the leases.
  */
-import { formatCidr, formatIp, isIp, networkOf, parseIp } from '../../../shared/ip/cidr.js';
-import { ip, ipJson } from '../../../shared/netlink/ip-command.js';
+import { formatCidr, isIp, networkOf, parseIp } from '../../../shared/ip/cidr.js';
+import { setAddress } from '../../../shared/netlink/addr.js';
+import { setMtuUp } from '../../../shared/netlink/link.js';
+import { kernelSocket } from '../../kernel-socket.js';
 import type { Lease } from '../../subnet/lease.js';
 import type { Backend, BackendDeps, BackendPrepared, ReconcileReport } from '../backend.js';
 import { parseBackendConfig } from '../backend-config.js';
@@ -83,7 +85,7 @@ export class UdpBackend implements Backend {
   /** Creates flannel0 and the UDP socket (in the relay), then sets the device's MTU and brings it up. */
   private async startRelay(): Promise<void> {
     await this.relay.start({ dev: UDP_TUN_DEVICE, bindIp: parseIp(this.deps.ext.ifaceIp), port: this.conf.Port, socketBufferBytes: 4 << 20 });
-    await ip(['link', 'set', 'dev', UDP_TUN_DEVICE, 'mtu', String(this.mtu), 'up']);
+    setMtuUp((await kernelSocket()).nl, UDP_TUN_DEVICE, this.mtu);
     this.deps.log.info({ dev: UDP_TUN_DEVICE, listen: `${this.deps.ext.ifaceIp}:${this.conf.Port}`, mtu: this.mtu }, 'udp relay started');
   }
 
@@ -99,12 +101,7 @@ export class UdpBackend implements Backend {
 
   /** Puts `<subnet address>/<Network prefix>` on flannel0 and removes any other IPv4 address. */
   private async applyOwn(own: Lease): Promise<void> {
-    const want = `${formatIp(networkOf(own.subnet))}/${this.deps.cfg.network.prefix}`;
-    const links = await ipJson<{ addr_info?: Array<{ family: string; local: string; prefixlen: number }> }>(['addr', 'show', 'dev', UDP_TUN_DEVICE]);
-    for (const a of links[0]?.addr_info ?? []) {
-      if (a.family === 'inet' && `${a.local}/${a.prefixlen}` !== want) await ip(['addr', 'del', `${a.local}/${a.prefixlen}`, 'dev', UDP_TUN_DEVICE]);
-    }
-    await ip(['addr', 'replace', want, 'dev', UDP_TUN_DEVICE]);
+    setAddress((await kernelSocket()).nl, UDP_TUN_DEVICE, { ip: networkOf(own.subnet), prefix: this.deps.cfg.network.prefix });
     this.ownLease = own;
     this.own = { subnet: networkOf(own.subnet), prefix: own.subnet.prefix };
     this.relay.setPeers(this.own, this.peers);

@@ -13,17 +13,19 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LinkNotFoundError } from '../../../shared/errors.js';
-import { formatCidr, formatIp, networkOf, parseIp } from '../../../shared/ip/cidr.js';
-import { ip, ipJson } from '../../../shared/netlink/ip-command.js';
+import { formatCidr, networkOf, parseIp } from '../../../shared/ip/cidr.js';
+import { setAddress } from '../../../shared/netlink/addr.js';
+import { delLink, findLink, type LinkInfo, newVxlan, setMtuUp } from '../../../shared/netlink/link.js';
 import { isMac, macNumber, randomMac } from '../../../shared/net/mac.js';
+import { kernelSocket } from '../../kernel-socket.js';
 import type { Lease } from '../../subnet/lease.js';
 import type { Backend, BackendDeps, BackendPrepared, ReconcileReport } from '../backend.js';
 import { parseBackendConfig } from '../backend-config.js';
 import { directRoute } from '../direct-route.js';
-import { OwnedState } from '../owned-state.js';
-import { DEFAULT_VXLAN_PORT, type VxlanConfig } from './schema.js';
 import { fdbEntry, type KernelEntry, neighEntry, routeEntry } from '../kernel-plan.js';
 import { readFdb, readOwnedRoutes, readPermanentNeighs } from '../kernel-state.js';
+import { OwnedState } from '../owned-state.js';
+import { DEFAULT_VXLAN_PORT, type VxlanConfig } from './schema.js';
 
 /** Checks the vxlan Backend object and fills its defaults; throws InvalidConfigError naming the field. */
 export function parseVxlanConfig(backend: Record<string, unknown>): VxlanConfig {
@@ -36,12 +38,6 @@ export interface VxlanLeaseData {
   VtepMAC?: string;
 }
 
-interface VxlanLinkInfo {
-  address: string;
-  mtu: number;
-  flags: string[];
-  linkinfo?: { info_kind?: string; info_data?: { id?: number; local?: string; port?: number; learning?: boolean; link?: string; gbp?: boolean } };
-}
 
 export class VxlanBackend implements Backend {
   readonly type = 'vxlan';
@@ -82,48 +78,37 @@ export class VxlanBackend implements Backend {
     writeFileSync(this.macFile(), mac + '\n');
   }
 
-  private async readLink(): Promise<VxlanLinkInfo | null> {
-    try {
-      return (await ipJson<VxlanLinkInfo>(['-details', 'link', 'show', 'dev', this.dev]))[0] ?? null;
-    } catch (e) {
-      if (e instanceof LinkNotFoundError) return null;
-      throw e;
-    }
-  }
-
-  private compatible(l: VxlanLinkInfo): boolean {
-    const d = l.linkinfo?.info_data;
-    return l.linkinfo?.info_kind === 'vxlan' && d !== undefined && d.id === this.conf.VNI && d.local === this.deps.ext.ifaceIp &&
-      d.port === this.port && d.learning === false && d.link === this.deps.ext.name && Boolean(d.gbp) === this.conf.GBP;
+  /** True when the existing device `l` has our settings; `extIndex` is the external interface's ifindex. */
+  private compatible(l: LinkInfo, extIndex: number): boolean {
+    const d = l.vxlan;
+    return l.kind === 'vxlan' && d !== undefined && d.id === this.conf.VNI && d.local === parseIp(this.deps.ext.ifaceIp) &&
+      d.port === this.port && !d.learning && d.link === extIndex && d.gbp === this.conf.GBP;
   }
 
   /** Ensures the VXLAN device exists with our settings and returns the lease data. */
   async prepare(): Promise<BackendPrepared> {
-    const existing = await this.readLink();
-    const wanted = this.storedMac() ?? existing?.address ?? randomMac(this.conf.MacPrefix);
-    if (existing && this.compatible(existing) && existing.address === wanted) {
-      this.mac = existing.address;
+    const { nl, ifNameToIndex } = await kernelSocket();
+    const ext = this.deps.ext;
+    const extIndex = ifNameToIndex(ext.name);
+    if (extIndex === 0) throw new LinkNotFoundError(`the external interface ${ext.name} does not exist`);
+    const existing = findLink(nl, this.dev);
+    const wanted = this.storedMac() ?? existing?.mac ?? randomMac(this.conf.MacPrefix);
+    if (existing && this.compatible(existing, extIndex) && existing.mac === wanted) {
+      this.mac = wanted;
     } else {
-      if (existing) await ip(['link', 'del', 'dev', this.dev]);
-      const args = ['link', 'add', this.dev, 'address', wanted, 'mtu', String(this.mtu), 'type', 'vxlan', 'id', String(this.conf.VNI),
-        'local', this.deps.ext.ifaceIp, 'dev', this.deps.ext.name, 'dstport', String(this.port), 'nolearning'];
-      if (this.conf.GBP) args.push('gbp');
-      await ip(args);
+      if (existing) nl.perform([[`deleting ${this.dev}`, (w) => delLink(w, this.dev)]]);
+      const spec = { name: this.dev, mac: wanted, mtu: this.mtu, id: this.conf.VNI, local: parseIp(ext.ifaceIp), link: extIndex, port: this.port, gbp: this.conf.GBP };
+      nl.perform([[`creating ${this.dev}`, (w) => newVxlan(w, spec)]]);
       this.mac = wanted;
     }
     this.storeMac(this.mac);
-    await ip(['link', 'set', 'dev', this.dev, 'mtu', String(this.mtu), 'up']);
+    setMtuUp(nl, this.dev, this.mtu);
     return { backendData: { VNI: this.conf.VNI, VtepMAC: this.mac }, mtu: this.mtu };
   }
 
   /** Puts `<subnet .0>/32` on the device and removes any other IPv4 address (an old subnet). */
   async configure(own: Lease): Promise<void> {
-    const want = `${formatIp(networkOf(own.subnet))}/32`;
-    const links = await ipJson<{ addr_info?: Array<{ family: string; local: string; prefixlen: number }> }>(['addr', 'show', 'dev', this.dev]);
-    for (const a of links[0]?.addr_info ?? []) {
-      if (a.family === 'inet' && `${a.local}/${a.prefixlen}` !== want) await ip(['addr', 'del', `${a.local}/${a.prefixlen}`, 'dev', this.dev]);
-    }
-    await ip(['addr', 'replace', want, 'dev', this.dev]);
+    setAddress((await kernelSocket()).nl, this.dev, { ip: networkOf(own.subnet), prefix: 32 });
   }
 
   /** The kernel entries one remote lease needs (empty when its data is unusable). */
@@ -152,6 +137,8 @@ export class VxlanBackend implements Backend {
 
   async teardown(): Promise<void> {
     await this.state.clear();
-    await ip(['link', 'del', 'dev', this.dev]).catch(() => undefined);
+    try {
+      (await kernelSocket()).nl.transact([(w) => delLink(w, this.dev)]); // best effort: its errno is not looked at
+    } catch { /* best effort */ }
   }
 }
