@@ -4,9 +4,9 @@
  * Every step that changed something pushes its undo; any failure runs the undos in reverse, so a
  * failed ADD leaves no veth and no allocation behind.
  */
-import { CNI_ERR, CniError } from '../shared/cni/cni-error.js';
-import { convertResult, parsePrevResult } from '../shared/cni/convert.js';
-import type { CniResult } from '../shared/cni/types.js';
+import { CNI_ERR, CniError } from './cni/cni-error.js';
+import { convertResult, parsePrevResult } from './cni/convert.js';
+import type { CniResult } from './cni/types.js';
 import { KernelError } from '../shared/errors.js';
 import { parseCidr } from '../shared/ip/cidr.js';
 import { EEXIST } from '../shared/native/constants.js';

@@ -3,8 +3,8 @@
  * daemon, the host veth is on the bridge, and inside the pod the interface has the address, the
  * MTU and the routes twill put there.
  */
-import { CNI_ERR, CniError } from '../shared/cni/cni-error.js';
-import { parsePrevResult } from '../shared/cni/convert.js';
+import { CNI_ERR, CniError } from './cni/cni-error.js';
+import { parsePrevResult } from './cni/convert.js';
 import { DaemonApi } from './daemon-api.js';
 import { formatCidr } from '../shared/ip/cidr.js';
 import { hostVethName, readLink, readPodRoutes } from './links.js';

@@ -4,7 +4,7 @@
  * was killed mid-ADD, or by a reboot). Continues past errors and reports them at the end.
  */
 import { describeError } from '../shared/errors.js';
-import { CNI_ERR, CniError } from '../shared/cni/cni-error.js';
+import { CNI_ERR, CniError } from './cni/cni-error.js';
 import { DaemonApi } from './daemon-api.js';
 import { bridgePorts, deleteLink, hostVethName } from './links.js';
 import type { CmdArgs } from './skel.js';

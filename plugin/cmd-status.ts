@@ -2,7 +2,7 @@
  * STATUS (spec 1.1.0): ready when the daemon answers and holds a lease (success, no output);
  * 50 when the daemon is down or not ready; 51 when no pod address is left on this host.
  */
-import { CNI_ERR, CniError } from '../shared/cni/cni-error.js';
+import { CNI_ERR, CniError } from './cni/cni-error.js';
 import { describeError } from '../shared/errors.js';
 import type { HealthResponse } from '../shared/protocol/api.js';
 import { DaemonApi } from './daemon-api.js';

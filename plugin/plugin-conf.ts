@@ -5,7 +5,7 @@
  */
 import type { ErrorObject } from 'ajv';
 import { throwAjvErrors } from '../shared/config/ajv-errors.js';
-import { CNI_ERR, CniError } from '../shared/cni/cni-error.js';
+import { CNI_ERR, CniError } from './cni/cni-error.js';
 import { isIp } from '../shared/ip/cidr.js';
 import { isMac } from '../shared/net/mac.js';
 import validatePluginConf from './validate-plugin-conf.js';

@@ -3,8 +3,8 @@
  * stdin, checks versions and required variables, runs the command, and prints the result, or the
  * error object on stdout with exit status 1. Nothing else is ever printed on stdout.
  */
-import { CNI_ERR, CniError, toCniError } from '../shared/cni/cni-error.js';
-import { compareVersions, CURRENT_VERSION, SUPPORTED_VERSIONS } from '../shared/cni/types.js';
+import { CNI_ERR, CniError, toCniError } from './cni/cni-error.js';
+import { compareVersions, CURRENT_VERSION, SUPPORTED_VERSIONS } from './cni/types.js';
 import { DecodeError } from '../shared/errors.js';
 import { isOwnNetns } from './netns.js';
 import type { PluginConf } from './plugin-conf.js';

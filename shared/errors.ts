@@ -1,7 +1,7 @@
 /**
  * Error classes shared by the daemon and the plugin. Callers branch on `code`, `retryable` or
  * `instanceof`, never on message text. These classes reach CNI's numeric codes through one
- * mapping, toCniError in shared/cni/cni-error.ts; plugin code that meets a condition CNI names
+ * mapping, toCniError in plugin/cni/cni-error.ts; plugin code that meets a condition CNI names
  * itself (a bad CNI_* variable, a failed CHECK) throws a CniError with that code directly.
  */
 export abstract class AppError extends Error {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { convertResult, parsePrevResult } from '../../shared/cni/convert.js';
-import type { CniResult } from '../../shared/cni/types.js';
+import { convertResult, parsePrevResult } from '../../plugin/cni/convert.js';
+import type { CniResult } from '../../plugin/cni/types.js';
 
 const r: CniResult = {
   cniVersion: '1.1.0',

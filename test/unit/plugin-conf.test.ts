@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { attachmentArgs, parsePluginConf } from '../../plugin/plugin-conf.js';
-import { CNI_ERR, CniError } from '../../shared/cni/cni-error.js';
+import { CNI_ERR, CniError } from '../../plugin/cni/cni-error.js';
 
 const base = { cniVersion: '1.1.0', name: 'n', type: 'twill' };
 

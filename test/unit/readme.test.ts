@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { BACKENDS } from '../../daemon/backend/backends.js';
 import { daemonFlags } from '../../daemon/options.js';
 import { pluginConfSchema } from '../../plugin/plugin-conf-schema.js';
-import { CNI_ERR } from '../../shared/cni/cni-error.js';
+import { CNI_ERR } from '../../plugin/cni/cni-error.js';
 import { REPO } from '../helpers/repo.js';
 
 const readme = readFileSync(join(REPO, 'README.md'), 'utf8');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runSkel, type CmdArgs, type PluginFuncs, type PluginIo } from '../../plugin/skel.js';
-import { CNI_ERR, CniError } from '../../shared/cni/cni-error.js';
+import { CNI_ERR, CniError } from '../../plugin/cni/cni-error.js';
 import { DaemonUnavailableError, InvalidConfigError, RemoteError } from '../../shared/errors.js';
 
 interface Ran { code: number; out: string; err: string; called: string[]; args?: CmdArgs }

@@ -4,7 +4,7 @@
  * 4 invalid environment variables, 5 I/O failure, 6 decode failure, 7 invalid network config,
  * 11 try again later, 50/51 STATUS; 100+ are twill's own.
  */
-import { AppError, DecodeError, InvalidConfigError, NsPathNotExistError, NsPathNotNetnsError } from '../errors.js';
+import { AppError, DecodeError, InvalidConfigError, NsPathNotExistError, NsPathNotNetnsError } from '../../shared/errors.js';
 
 export const CNI_ERR = {
   INCOMPATIBLE_VERSION: 1,
