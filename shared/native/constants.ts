@@ -57,3 +57,9 @@ export const EAGAIN = 11;
 export const EEXIST = 17;
 /** errno: no such device. */
 export const ENODEV = 19;
+/** errno: I/O error (a UDP GSO send on a route that cannot segment it). */
+export const EIO = 5;
+/** errno: invalid argument. */
+export const EINVAL = 22;
+/** errno: no buffer space available. */
+export const ENOBUFS = 105;

@@ -14,18 +14,19 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import koffi from 'koffi';
 import { AppError } from '../../../shared/errors.js';
-import { formatIp, maskOf } from '../../../shared/ip/cidr.js';
+import { maskOf } from '../../../shared/ip/cidr.js';
+import { EAGAIN, EINVAL, ENOBUFS } from '../../../shared/native/constants.js';
+import { close, errno, read, recvfrom, sysError, write } from '../../../shared/native/libc.js';
+import { DropReporter } from './drop-reporter.js';
 import { decrementTtl, destinationOf, IPV4_MIN_HEADER, isIpv4, netUnreachable, sourceOf, totalLengthOf } from './ip-packet.js';
-import { EAGAIN } from '../../../shared/native/constants.js';
-import { close, errno, read, recvfrom, sendto, sysError, write } from '../../../shared/native/libc.js';
-import { openTun, openUdpSocket, setUdpSegment } from './relay-fds.js';
+import { openTun, openUdpSocket } from './relay-fds.js';
 import { completeChecksum, type Segments, segmentTcpV4, TcpCoalescer, VNET_F_NEEDS_CSUM, VNET_GSO_ECN, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_HDR_LEN } from './offload.js';
 import { PeerTable } from './peer-table.js';
-import type { DropReason, FromWorker, RelayWorkerData, ToWorker } from './relay-protocol.js';
+import type { FromWorker, RelayWorkerData, ToWorker } from './relay-protocol.js';
+import { UdpSender } from './udp-sender.js';
 
+/** Reads per readiness event at most. */
 const BATCH = 256;
-/** A dropped packet is reported at once, then at most once per interval per reason, with a count. */
-const REPORT_INTERVAL_MS = 10_000;
 
 const port = parentPort!;
 const cfg = workerData as RelayWorkerData;
@@ -43,15 +44,6 @@ try {
   throw e;
 }
 
-/** Largest UDP payload of one send (IPv4): a GSO send of several segments must stay under it. */
-const MAX_UDP_PAYLOAD = 65507;
-/** The kernel's limit of segments per UDP GSO send. */
-const MAX_GSO_SEGMENTS = 64;
-/** TUN write errors that concern one packet, not the device. */
-const ENOBUFS = 105;
-const EINVAL = 22;
-const EIO = 5;
-
 const tunBuf = Buffer.alloc(VNET_HDR_LEN + 65535);
 const tunPkt = tunBuf.subarray(VNET_HDR_LEN);
 const segBuf = Buffer.alloc(256 * 1024);
@@ -64,71 +56,9 @@ let peers = new PeerTable([], cfg.port);
 let ownNet = 0;
 let ownMask = 0;
 let haveOwn = false;
-/** The socket's current UDP_SEGMENT (0: none); UDP GSO is given up when the kernel refuses it. */
-let udpSegment = 0;
-let udpGso = true;
-const unreported = new Map<DropReason, number>();
-const lastReport = new Map<DropReason, number>();
-
-/** Reports a dropped packet (the one at `buf[off..off+len)`): at once, then as a count per interval. */
-function drop(reason: DropReason, sender: number, buf: Buffer, off: number, len: number): void {
-  if (reason === 'not-ipv4') return;
-  const n = (unreported.get(reason) ?? 0) + 1;
-  const now = Date.now();
-  if (now - (lastReport.get(reason) ?? 0) < REPORT_INTERVAL_MS) {
-    unreported.set(reason, n);
-    return;
-  }
-  const hasIp = isIpv4(buf, len, off);
-  post({ type: 'dropped', reason, count: n, from: sender ? formatIp(sender) : 'tun', src: hasIp ? formatIp(sourceOf(buf, off)) : '', dst: hasIp ? formatIp(destinationOf(buf, off)) : '' });
-  unreported.set(reason, 0);
-  lastReport.set(reason, now);
-}
-
-function useSegmentSize(size: number): boolean {
-  if (udpSegment === size) return true;
-  if (!setUdpSegment(sockFd, size)) return false;
-  udpSegment = size;
-  return true;
-}
-
-/** Sends one IP packet as one datagram (never cut by a GSO size left from an earlier send). */
-function sendPacket(buf: Buffer, len: number, sa: Buffer): boolean {
-  if (udpSegment !== 0 && len > udpSegment && !useSegmentSize(0)) return false;
-  return sendto(sockFd, buf, len, 0, sa, 16) >= 0;
-}
-
-/** Sends `count` packets of `segLen` bytes (the last may be shorter) from segBuf at `start`, one datagram each. */
-function sendOneByOne(start: number, end: number, sa: Buffer): boolean {
-  let ok = true;
-  for (let off = start; off < end; off += seg.segLen) ok = sendPacket(segBuf.subarray(off), Math.min(seg.segLen, end - off), sa) && ok;
-  return ok;
-}
-
-/**
- * Sends the packets in segBuf: with UDP GSO, as few sends as the kernel's limits allow (the
- * kernel segments in software where a device cannot); one by one where the kernel refuses GSO
- * altogether (EIO on an IPsec/xfrm route; not testable here: this kernel has no ESP).
- */
-function sendSegments(sa: Buffer): boolean {
-  if (seg.count === 1) return sendPacket(segBuf, seg.total, sa);
-  if (udpGso && !useSegmentSize(seg.segLen)) udpGso = false;
-  if (!udpGso) return sendOneByOne(0, seg.total, sa);
-  const perSend = Math.min(MAX_GSO_SEGMENTS, Math.floor(MAX_UDP_PAYLOAD / seg.segLen));
-  let ok = true;
-  for (let start = 0; start < seg.total; start += perSend * seg.segLen) {
-    const end = Math.min(seg.total, start + perSend * seg.segLen);
-    if (sendto(sockFd, start === 0 ? segBuf : segBuf.subarray(start), end - start, 0, sa, 16) >= 0) continue;
-    const e = errno();
-    if (e === EIO || e === EINVAL) {
-      udpGso = false;
-      ok = sendOneByOne(start, end, sa) && ok;
-    } else {
-      ok = false;
-    }
-  }
-  return ok;
-}
+const udp = new UdpSender(sockFd);
+const reporter = new DropReporter(post);
+const drop = reporter.drop.bind(reporter);
 
 let failed = false;
 /** Stops forwarding and tells the daemon, which recreates the relay. */
@@ -176,11 +106,11 @@ function tunToUdp(): void {
     if (gso === VNET_GSO_NONE) {
       if ((tunBuf[0]! & VNET_F_NEEDS_CSUM) !== 0 && !completeChecksum(tunPkt, 0, len, tunBuf.readUInt16LE(6), tunBuf.readUInt16LE(8))) {
         drop('malformed', 0, tunPkt, 0, len);
-      } else if (!sendPacket(tunPkt, len, sa)) {
+      } else if (!udp.sendPacket(tunPkt, len, sa)) {
         drop('send-failed', sa.readUInt32BE(4), tunPkt, 0, len);
       }
     } else if (gso === VNET_GSO_TCPV4 && segmentTcpV4(tunPkt, 0, len, tunBuf.readUInt16LE(4), segBuf, seg)) {
-      if (!sendSegments(sa)) drop('send-failed', sa.readUInt32BE(4), tunPkt, 0, len);
+      if (!udp.sendSegments(segBuf, seg, sa)) drop('send-failed', sa.readUInt32BE(4), tunPkt, 0, len);
     } else {
       drop('malformed', 0, tunPkt, 0, len);
     }
