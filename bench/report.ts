@@ -29,3 +29,8 @@ export function ratioTarget(what: string, num: number, den: number, unit: string
 export function valueTarget(what: string, value: number, unit: string, op: Op, limit: number, digits = 2): string {
   return `- ${what}: ${fmt(value, digits)} ${unit} ${judged(value, op, limit, unit)}`;
 }
+
+/** "- what: not measured (why) (target ≤ limit unit) MISSED": a target whose measurement failed. */
+export function unmeasuredTarget(what: string, why: string, unit: string, op: Op, limit: number): string {
+  return `- ${what}: not measured (${why}) ${judged(NaN, op, limit, unit)}`;
+}

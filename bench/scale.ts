@@ -10,7 +10,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createNetns, deleteNetns, ipIn, sh } from '../test/helpers/netns.js';
 import { Lab } from '../test/lab/lab.js';
-import { mdTable, ratioTarget, valueTarget } from './report.js';
+import { mdTable, ratioTarget, unmeasuredTarget, valueTarget } from './report.js';
 import { everyUntil, readRss, sampleRssAt } from './rss.js';
 import { fmt, median, percentile, timed } from './stats.js';
 
@@ -155,7 +155,16 @@ export async function benchScale(sizes: number[], samples: number, sampling: Rss
       );
     }
   }
-  const lat = await propagation(10, samples);
+  // A propagation run that fails (a lease not seen by every daemon in time) is reported as such
+  // and its target missed, without losing the cold starts above.
+  let lat: number[] = [];
+  let failure = '';
+  try {
+    lat = await propagation(10, samples);
+  } catch (e) {
+    failure = (e as Error).message;
+  }
+  const what = 'new lease → all 10 running daemons, p99';
   return [
     '## Scale',
     '',
@@ -166,12 +175,14 @@ export async function benchScale(sizes: number[], samples: number, sampling: Rss
     '',
     mdTable(rows),
     '',
-    `- New lease → 10 running daemons, ${samples} leases (${lat.length} deliveries), from handing the put to a running etcd client to each ` +
-      `daemon's "kernel reconciled" log line (ms resolution): p50 ${fmt(percentile(lat, 50), 0)} ms, p99 ${fmt(percentile(lat, 99), 0)} ms.`,
+    failure
+      ? `- New lease → 10 running daemons, ${samples} leases: FAILED: ${failure}.`
+      : `- New lease → 10 running daemons, ${samples} leases (${lat.length} deliveries), from handing the put to a running etcd client to each ` +
+        `daemon's "kernel reconciled" log line (ms resolution): p50 ${fmt(percentile(lat, 50), 0)} ms, p99 ${fmt(percentile(lat, 99), 0)} ms.`,
     '',
     'Targets:',
     '',
     ...targets,
-    valueTarget('new lease → all 10 running daemons, p99', percentile(lat, 99), 'ms', '<=', 200, 0),
+    failure ? unmeasuredTarget(what, 'the propagation run failed', 'ms', '<=', 200) : valueTarget(what, percentile(lat, 99), 'ms', '<=', 200, 0),
   ];
 }
