@@ -162,7 +162,7 @@ export async function benchScale(sizes: number[], samples: number, sampling: Rss
   try {
     lat = await propagation(10, samples);
   } catch (e) {
-    failure = (e as Error).message;
+    failure = (e as Error).message.split('\n')[0]!.replace(/:$/, '');
   }
   const what = 'new lease → all 10 running daemons, p99';
   return [
