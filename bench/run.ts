@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { relative, resolve } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -100,6 +100,7 @@ say(`- Machine: Linux ${release()}, ${cpu.length} × ${cpu[0]?.model.trim() ?? '
 say(`- Code: ${codeState(writeTo)}`);
 if (!ab) say(`- Executables: plugin \`${shown(PLUGIN_BIN)}\`, daemon \`${shown(DAEMON_BIN)}\``);
 say(`- Options: \`${options}\``);
+say(`- Load average (1 min) at the start: ${fmt(loadavg()[0]!, 2)} (other work on the machine slows every figure; ratios within one run are what count)`);
 
 const sections: Array<[(typeof SECTIONS)[number] | 'ab', string, () => Promise<string[]>]> = ab
   ? [['ab', 'Plugin A/B', () => benchPluginAb(ab[0]!, ab[1]!, a.runs)]]
@@ -120,7 +121,7 @@ for (const [name, title, run] of sections) {
   }
   say(`\n_${title}: ${fmt((performance.now() - t0) / 1000, 0)} s._`);
 }
-say(`\nRun finished ${new Date().toISOString().replace('T', ' ').slice(0, 16)} UTC${failed ? ', with a section FAILED' : ''}.`);
+say(`\nRun finished ${new Date().toISOString().replace('T', ' ').slice(0, 16)} UTC${failed ? ', with a section FAILED' : ''}; load average (1 min) at the end: ${fmt(loadavg()[0]!, 2)}.`);
 if (writeTo) {
   writeFileSync(writeTo, HEADER + printed.join('\n') + '\n');
   console.error(`written: ${shown(writeTo)}`);
