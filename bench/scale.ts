@@ -29,6 +29,9 @@ function synthetic(n: number, offset = 0): Synthetic[] {
 /** How long the daemon runs after its cold start before the RSS that the target judges is read. */
 const SETTLE_MS = 10_000;
 
+/** How long the propagation run waits for its ten daemons to be ready. */
+const DAEMONS_READY_MS = 90_000;
+
 /** How twilld's RSS is sampled after each cold start: every `everyS` seconds for `forS` seconds. */
 export interface RssSampling { everyS: number; forS: number }
 
@@ -97,7 +100,10 @@ async function coldStart(n: number, sampling: RssSampling): Promise<{ ms: number
 async function propagation(hosts: number, samples: number): Promise<number[]> {
   const lab = await Lab.create({ hosts, netConf: { Network: '10.0.0.0/8', Backend: { Type: 'vxlan' } } });
   try {
-    await lab.startAll();
+    // Ten daemons starting at once on a small shared machine can take longer than the lab's usual
+    // wait for one; what is measured here is propagation between running daemons, not start-up.
+    await Promise.all(lab.hosts.map((h) => lab.startDaemon(h, [], false)));
+    for (const h of lab.hosts) await lab.waitReady(h, DAEMONS_READY_MS);
     const lat: number[] = [];
     const leases = synthetic(samples, 60_000);
     // One writer for all puts; it prints when etcd acknowledged each one (the lease exists).
