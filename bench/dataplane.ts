@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createNetns, ipIn, sh } from '../test/helpers/netns.js';
 import { Lab, type LabHost } from '../test/lab/lab.js';
-import { fmt, table, verdict } from './stats.js';
+import { mdTable, ratioTarget } from './report.js';
+import { fmt } from './stats.js';
 
 /** TCP throughput from one namespace to an address served in another, in Gbit/s. */
 async function iperf(fromNs: string, toNs: string, toIp: string, seconds: number): Promise<number> {
@@ -122,23 +123,41 @@ async function sideBySide(backend: Backend, seconds: number, rounds: number): Pr
   }
 }
 
+/** Runs the data-plane section: `rounds` iperf3 runs of `seconds` per path; its markdown lines. */
 export async function benchDataplane(seconds: number, rounds: number): Promise<string[]> {
-  const rows: string[][] = [['path', 'Gbit/s', 'ratio to hand-built']];
-  const verdicts: string[] = [];
+  const rows: string[][] = [['path', 'Gbit/s', 'ratio to its reference']];
+  const targets: string[] = [];
   let underlay = 0;
   let vxlan = 0;
+  const best = `best of ${rounds} × ${seconds} s, alternating in the same lab`;
   for (const backend of ['host-gw', 'vxlan', 'udp'] as const) {
     const { twill, hand, underlay: u } = await sideBySide(backend, seconds, rounds);
     underlay = Math.max(underlay, u);
-    const base = backend === 'udp' ? 'socat TUN↔UDP relay (C)' : `hand-built ${backend}`;
+    const base = backend === 'udp' ? 'socat TUN↔UDP relay (C, one packet per system call)' : `hand-built ${backend} (ip commands)`;
     rows.push([`twill ${backend} pod→pod`, fmt(twill, 2), fmt(twill / hand, 3)], [`${base} pod→pod`, fmt(hand, 2), '1.000']);
     if (backend === 'vxlan') vxlan = twill;
     if (backend === 'udp') {
-      verdicts.push(verdict('udp twill / socat relay', twill / hand, '>=', 1), verdict('udp twill / twill vxlan', twill / vxlan, '>=', 0.1));
+      targets.push(
+        ratioTarget(`twill udp / socat TUN↔UDP relay between the same lab hosts, ${best}`, twill, hand, 'Gbit/s', '>=', 1, 2),
+        ratioTarget('twill udp / twill vxlan, each the best of its own lab', twill, vxlan, 'Gbit/s', '>=', 0.1, 2),
+      );
     } else {
-      verdicts.push(verdict(`${backend} twill / hand-built`, twill / hand, '>=', backend === 'host-gw' ? 0.97 : 0.95));
+      targets.push(ratioTarget(`twill ${backend} / the same path built by hand with ip commands, ${best}`, twill, hand, 'Gbit/s', '>=', backend === 'host-gw' ? 0.97 : 0.95, 2));
     }
   }
   rows.push(['raw underlay host→host', fmt(underlay, 2), '']);
-  return [`data plane: iperf3 TCP, best of ${rounds} runs of ${seconds} s per path, twill and the hand-built path alternating in the same lab (all paths are veth/bridge inside one VM, so this measures software overhead)`, table(rows), ...verdicts];
+  return [
+    '## Data plane',
+    '',
+    `iperf3 TCP pod→pod across two lab hosts, best of ${rounds} runs of ${seconds} s per path. For each backend one lab holds twill's pods ` +
+      'and the same path built by hand (for udp: a `socat` TUN↔UDP relay, the C userspace baseline), measured alternating, so both see ' +
+      'the same daemons, underlay and moment of the run. All paths are veths and bridges inside one machine: this measures software ' +
+      'overhead only.',
+    '',
+    mdTable(rows),
+    '',
+    'Targets:',
+    '',
+    ...targets,
+  ];
 }

@@ -1,4 +1,4 @@
-/** Small helpers for benchmarks: timing spawned commands inside this process, percentiles, tables. */
+/** Small helpers for benchmarks: timing spawned commands inside this process, percentiles, numbers. */
 import { spawn } from 'node:child_process';
 
 /** Runs a command (argument array) with optional stdin; resolves with wall ms, exit code and stdout. */
@@ -15,26 +15,17 @@ export function timed(file: string, args: string[], opts: { env?: Record<string,
   });
 }
 
+/** The p-th percentile (nearest rank) of xs; NaN for no values. */
 export function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   if (s.length === 0) return NaN;
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }
 
+/** The median (nearest rank, as percentile 50). */
 export const median = (xs: number[]): number => percentile(xs, 50);
 
+/** A number with fixed digits, or "-" when it is not finite. */
 export function fmt(n: number, digits = 1): string {
   return Number.isFinite(n) ? n.toFixed(digits) : '-';
-}
-
-/** A target line: "name: value (target op limit) ok|MISSED". */
-export function verdict(name: string, value: number, op: '<=' | '>=', limit: number, unit = ''): string {
-  const ok = op === '<=' ? value <= limit : value >= limit;
-  return `${name}: ${fmt(value, 2)}${unit} (target ${op} ${limit}${unit}) ${ok ? 'ok' : 'MISSED'}`;
-}
-
-/** Renders rows as an aligned table. */
-export function table(rows: string[][]): string {
-  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n');
 }
