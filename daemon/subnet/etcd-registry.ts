@@ -173,4 +173,19 @@ export class EtcdSubnetRegistry implements SubnetRegistry {
   async close(): Promise<void> {
     this.client.close();
   }
+
+  // Added for the lease policy (issue #20 items 3, 4, 11): conditional writes on our own and stale
+  // leases, and the watch of the network config.
+
+  async deleteLeaseIf(subnet: Cidr, leaseId: string): Promise<boolean> {
+    const key = this.keyOf(subnet);
+    return this.guard('deleting a stale lease', async () => {
+      const res = await this.client
+        .if(key, 'Lease', '==', leaseId || '0')
+        .and(key, 'Create', '>', 0)
+        .then(this.client.delete().key(key))
+        .commit();
+      return res.succeeded;
+    });
+  }
 }

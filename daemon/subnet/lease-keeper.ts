@@ -88,7 +88,9 @@ export class LeaseKeeper implements OwnLease {
     const old = this.lease;
     this.log.warn({ subnet: formatCidr(old.subnet) }, 'our lease disappeared, re-acquiring');
     try {
-      const lease = await this.subnets.acquireLeaseRetrying(this.cfg, old.attrs, old.subnet, signal);
+      // Other leases carrying our PublicIP are kept: deleting them here could start a fight with a
+      // second live host that shares our address, each deleting the other's lease in turn.
+      const lease = await this.subnets.acquireLeaseRetrying(this.cfg, old.attrs, old.subnet, signal, undefined, 'keep');
       this.lease = lease;
       if (!cidrEquals(lease.subnet, old.subnet)) {
         const subnets = { old: formatCidr(old.subnet), new: formatCidr(lease.subnet) };

@@ -100,6 +100,13 @@ export class MemorySubnetRegistry implements SubnetRegistry {
     this.remove(subnetKeyOf(subnet));
   }
 
+  async deleteLeaseIf(subnet: Cidr, leaseId: string): Promise<boolean> {
+    const key = subnetKeyOf(subnet);
+    if (this.entries.get(key)?.leaseId !== leaseId) return false;
+    this.remove(key);
+    return true;
+  }
+
   watchLeases(afterRevision: bigint, signal: AbortSignal): AsyncIterable<RegistryWatchBatch> {
     const queue = new WatchQueue(this.history.filter((b) => b.revision > afterRevision));
     const listener = (b: RegistryWatchBatch | Error): void => queue.push(b);

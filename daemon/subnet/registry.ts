@@ -41,6 +41,11 @@ export interface SubnetRegistry {
   updateLease(subnet: Cidr, attrs: LeaseAttrs, ttlS: number, previousLeaseId: string): Promise<Lease>;
   deleteLease(subnet: Cidr): Promise<void>;
   /**
+   * Deletes the key only while it is still attached to `leaseId` (a stale lease as it was listed,
+   * never one renewed or re-created since); false when it no longer is.
+   */
+  deleteLeaseIf(subnet: Cidr, leaseId: string): Promise<boolean>;
+  /**
    * Changes after `afterRevision`. The iterator throws when the watch breaks (disconnect,
    * compaction); the caller resyncs from a fresh snapshot.
    */

@@ -18,6 +18,13 @@ export const LEASE_TTL_S = 24 * 60 * 60;
 /** Attempts at a create transaction before giving up on one acquire call. */
 const MAX_CREATE_ATTEMPTS = 50;
 
+/**
+ * What an acquisition does with the other leases carrying our PublicIP (allocate-subnet.ts):
+ * 'delete' them (at start: they are this host's earlier lives), or 'keep' them and warn (while
+ * running: deleting could start a fight with a second live host that shares our address).
+ */
+export type StaleLeases = 'delete' | 'keep';
+
 export interface SubnetManagerOptions {
   ttlS?: number;
   /** Renew this long before expiry (flannel --subnet-lease-renew-margin, minutes → s). */
@@ -71,8 +78,11 @@ export class LocalSubnetManager {
   /**
    * Acquires a lease (one attempt at the policy, create races retried). `onSnapshot` receives the
    * lease listing the decision was made on, so a watcher can start from it instead of listing again.
+   * The other leases carrying our PublicIP are deleted or kept as `staleLeases` says.
    */
-  async acquireLease(cfg: NetConfig, attrs: LeaseAttrs, previous: Cidr | null, signal?: AbortSignal, onSnapshot?: (s: LeaseSnapshot) => void): Promise<Lease> {
+  async acquireLease(
+    cfg: NetConfig, attrs: LeaseAttrs, previous: Cidr | null, signal?: AbortSignal, onSnapshot?: (s: LeaseSnapshot) => void, staleLeases: StaleLeases = 'delete',
+  ): Promise<Lease> {
     for (let attempt = 1; ; attempt++) {
       const snap = await this.registry.listLeases();
       onSnapshot?.(snap);
@@ -80,11 +90,13 @@ export class LocalSubnetManager {
       if (plan.kind === 'reuse') {
         const lease = await this.registry.updateLease(plan.lease.subnet, attrs, this.ttlS, plan.lease.leaseId);
         this.log.info({ subnet: formatCidr(lease.subnet), publicIp: attrs.PublicIP }, 'lease reused');
+        await this.handleStale(lease, plan.stale, staleLeases);
         return lease;
       }
       try {
         const lease = await this.registry.createLease(plan.subnet, attrs, this.ttlS);
         this.log.info({ subnet: formatCidr(lease.subnet), publicIp: attrs.PublicIP }, 'lease acquired');
+        await this.handleStale(lease, plan.stale, staleLeases);
         return lease;
       } catch (e) {
         if (!(e instanceof SubnetTakenError) || attempt >= MAX_CREATE_ATTEMPTS || signal?.aborted) throw e;
@@ -94,12 +106,35 @@ export class LocalSubnetManager {
     }
   }
 
+  /**
+   * The other leases carrying our PublicIP, once `ours` is held: deleted (each only as it was listed,
+   * so a lease renewed or re-created since is left alone) or kept with a warning. A delete etcd cannot
+   * take now is only logged: the lease expires by itself.
+   */
+  private async handleStale(ours: Lease, stale: readonly Lease[], what: StaleLeases): Promise<void> {
+    for (const l of stale) {
+      const fields = { stale: formatCidr(l.subnet), publicIp: l.attrs.PublicIP, subnet: formatCidr(ours.subnet) };
+      if (what === 'keep') {
+        this.log.warn(fields, 'another lease carries our PublicIP; kept: if a second host uses this address, fix --iface/--public-ip');
+        continue;
+      }
+      try {
+        if (await this.registry.deleteLeaseIf(l.subnet, l.leaseId)) this.log.warn(fields, 'deleted a stale lease carrying our PublicIP');
+        else this.log.info(fields, 'a stale lease carrying our PublicIP changed since it was listed; left alone');
+      } catch (e) {
+        this.log.warn({ ...fields, err: describeError(e) }, 'cannot delete a stale lease carrying our PublicIP; it expires by itself');
+      }
+    }
+  }
+
   /** Acquires a lease, retrying retryable failures (etcd away, network full) until it works or `signal` aborts. */
-  async acquireLeaseRetrying(cfg: NetConfig, attrs: LeaseAttrs, previous: Cidr | null, signal: AbortSignal, onSnapshot?: (s: LeaseSnapshot) => void): Promise<Lease> {
+  async acquireLeaseRetrying(
+    cfg: NetConfig, attrs: LeaseAttrs, previous: Cidr | null, signal: AbortSignal, onSnapshot?: (s: LeaseSnapshot) => void, staleLeases: StaleLeases = 'delete',
+  ): Promise<Lease> {
     const backoff = new Backoff(1000, 30_000);
     for (;;) {
       try {
-        return await this.acquireLease(cfg, attrs, previous, signal, onSnapshot);
+        return await this.acquireLease(cfg, attrs, previous, signal, onSnapshot, staleLeases);
       } catch (e) {
         if (signal.aborted || !(e instanceof AppError && e.retryable)) throw e;
         this.log.error({ err: describeError(e), hint: e.hint }, 'cannot acquire a lease, retrying');
