@@ -161,7 +161,7 @@ export class Daemon {
     const sig = stopping.signal;
     const reconciler = new Reconciler(r.dataPlane.backend, r.watcher, this.log.child({ component: r.dataPlane.backend.type }));
     await Promise.all([
-      syncLeases({ watcher: r.watcher, reconciler, keeper: r.keeper, publicIp: r.ext.publicIp, log: this.log }, sig),
+      syncLeases({ watcher: r.watcher, reconciler, keeper: r.keeper, log: this.log }, sig),
       r.keeper.keep(sig).then((end) => end === 'lost' && stopping.fail('lease-lost')),
       pollPendingReleases(this.settings.dataDir, r.ipam, this.log, sig),
       reconciler.resyncEvery(this.settings.kernelResyncS * 1000, sig),

@@ -96,6 +96,10 @@ export class MemorySubnetRegistry implements SubnetRegistry {
     return { subnet, attrs, leaseId: e.leaseId, expiresAt: e.expiresAt };
   }
 
+  async takeBackLease(subnet: Cidr, attrs: LeaseAttrs, ttlS: number, heldBy: string): Promise<Lease> {
+    return this.updateLease(subnet, attrs, ttlS, heldBy);
+  }
+
   async deleteLease(subnet: Cidr): Promise<void> {
     this.remove(subnetKeyOf(subnet));
   }

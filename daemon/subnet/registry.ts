@@ -39,6 +39,12 @@ export interface SubnetRegistry {
    * attached to `previousLeaseId`; otherwise (expired, deleted, taken over) throws LeaseLostError.
    */
   updateLease(subnet: Cidr, attrs: LeaseAttrs, ttlS: number, previousLeaseId: string): Promise<Lease>;
+  /**
+   * Writes our value back over one that overwrote it, under a fresh TTL, only while the key is still
+   * attached to `heldBy` (the etcd lease of the value seen, '0' for none); then revokes `ownLeaseId`,
+   * which no longer holds the key. Throws LeaseLostError when the key changed since.
+   */
+  takeBackLease(subnet: Cidr, attrs: LeaseAttrs, ttlS: number, heldBy: string, ownLeaseId: string): Promise<Lease>;
   deleteLease(subnet: Cidr): Promise<void>;
   /**
    * Deletes the key only while it is still attached to `leaseId` (a stale lease as it was listed,

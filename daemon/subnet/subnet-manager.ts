@@ -158,6 +158,14 @@ export class LocalSubnetManager {
     return this.registry.updateLease(lease.subnet, attrs, this.ttlS, lease.leaseId);
   }
 
+  /**
+   * Writes `own` back over a value that overwrote it (attached to etcd lease `heldBy`), under a
+   * fresh TTL; LeaseLostError when the key changed again since.
+   */
+  takeBackLease(own: Lease, heldBy: string): Promise<Lease> {
+    return this.registry.takeBackLease(own.subnet, own.attrs, this.ttlS, heldBy, own.leaseId);
+  }
+
   /** When to renew a lease expiring at `expiresAt`: margin before expiry, or half-way for short TTLs. */
   renewAt(lease: Lease): number {
     const margin = this.renewMarginS * 1000 < this.ttlS * 1000 ? this.renewMarginS * 1000 : (this.ttlS * 1000) / 2;
