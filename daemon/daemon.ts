@@ -4,7 +4,7 @@
  * 2. acquire: this host's lease (the same subnet as before when it is free);
  * 3. start: the local device, subnet.env, masquerade, pod addresses, the API socket and healthz;
  * 4. serve, until a signal or a failure: watch leases and reconcile the kernel, keep the lease,
- *    apply queued releases, re-read the kernel now and then.
+ *    apply queued releases, re-read the kernel now and then, say when the network config changes.
  * Each step that sets something up pushes its undo; on the way out the undos run in reverse.
  */
 import type { NetConfig } from './config/net-config.js';
@@ -165,6 +165,7 @@ export class Daemon {
       r.keeper.keep(sig).then((end) => end === 'lost' && stopping.fail('lease-lost')),
       pollPendingReleases(this.settings.dataDir, r.ipam, this.log, sig),
       reconciler.resyncEvery(this.settings.kernelResyncS * 1000, sig),
+      this.subnets.watchConfigChanges(r.cfg, sig),
     ]);
   }
 }

@@ -198,6 +198,19 @@ export class EtcdSubnetRegistry implements SubnetRegistry {
     });
   }
 
+  async *watchNetworkConfig(signal: AbortSignal): AsyncIterable<string | null> {
+    const key = `${this.prefix}/config`;
+    const now = await this.guard('reading the network config', () => this.client.get(key).exec());
+    yield now.kvs[0]?.value.toString() ?? null;
+    const queue = new WatchQueue<string | null>();
+    const watcher = this.client.watch().key(key).startRevision(String(BigInt(now.header.revision) + 1n)).watcher();
+    watcher.on('put', (kv) => queue.push(kv.value.toString()));
+    watcher.on('delete', () => queue.push(null));
+    watcher.on('disconnected', (e: Error) => queue.push(castEtcdError(e, 'watching the network config')));
+    watcher.on('error', (e: Error) => queue.push(castEtcdError(e, 'watching the network config')));
+    yield* queue.drain(signal, () => watcher.cancel().catch(() => undefined));
+  }
+
   async deleteLeaseIf(subnet: Cidr, leaseId: string): Promise<boolean> {
     const key = this.keyOf(subnet);
     return this.guard('deleting a stale lease', async () => {

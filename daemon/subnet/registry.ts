@@ -31,6 +31,12 @@ export interface SubnetRegistry {
   /** The text at `<prefix>/config`, or null when the key is missing. */
   getNetworkConfig(): Promise<string | null>;
   putNetworkConfig(text: string): Promise<void>;
+  /**
+   * The text at `<prefix>/config` now (null when the key is missing), then again at every change,
+   * until `signal` aborts. The iterator throws when the watch breaks; the caller starts again and
+   * gets the text as it is then.
+   */
+  watchNetworkConfig(signal: AbortSignal): AsyncIterable<string | null>;
   listLeases(): Promise<LeaseSnapshot>;
   /** Creates the key only if it does not exist; throws SubnetTakenError otherwise. */
   createLease(subnet: Cidr, attrs: LeaseAttrs, ttlS: number): Promise<Lease>;

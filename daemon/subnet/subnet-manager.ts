@@ -9,6 +9,7 @@ import { type Cidr, formatCidr } from '../../shared/ip/cidr.js';
 import type { Logger } from '../logger.js';
 import { Backoff, sleep } from '../sleep.js';
 import { planAcquire } from './allocate-subnet.js';
+import { watchConfigChanges } from './config-watch.js';
 import type { Lease, LeaseAttrs } from './lease.js';
 import { LeaseWatcher } from './lease-watcher.js';
 import type { LeaseSnapshot, SubnetRegistry } from './registry.js';
@@ -73,6 +74,11 @@ export class LocalSubnetManager {
       lastProblem = problem;
       await sleep(delayMs, signal);
     }
+  }
+
+  /** Logs every change of `<prefix>/config` against `running` until `signal` aborts (config-watch.ts). */
+  watchConfigChanges(running: NetConfig, signal: AbortSignal): Promise<void> {
+    return watchConfigChanges(this.registry, running, this.log, signal);
   }
 
   /**
