@@ -17,7 +17,7 @@ import type { LocalSubnetManager } from './subnet-manager.js';
 
 /** This host's lease as it stands: what the rest of the daemon may read of the LeaseKeeper. */
 export interface OwnLease {
-  /** The lease as last acquired or renewed. */
+  /** The lease as last acquired, renewed or taken back. */
   readonly current: Lease;
   /** False once the lease is lost for good. */
   readonly held: boolean;
@@ -34,7 +34,7 @@ export const MAX_TAKE_BACKS = 3;
 /** The window MAX_TAKE_BACKS counts in. */
 export const TAKE_BACK_WINDOW_MS = 60_000;
 
-/** Holds, renews and re-acquires this host's lease; see the file's header. */
+/** Holds, renews, re-acquires and defends this host's lease; see the file's header. */
 export class LeaseKeeper implements OwnLease {
   private lease: Lease;
   private reacquiring: Promise<void> | null = null;
