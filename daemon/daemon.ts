@@ -4,7 +4,7 @@
  * 2. acquire: this host's lease (the same subnet as before when it is free);
  * 3. start: the local device, subnet.env, masquerade, pod addresses, the API socket and healthz;
  * 4. serve, until a signal or a failure: watch leases and reconcile the kernel, keep the lease,
- *    apply queued releases, re-read the kernel now and then.
+ *    apply queued releases, re-read the kernel now and then, say when the network config changes.
  * Each step that sets something up pushes its undo; on the way out the undos run in reverse.
  */
 import type { NetConfig } from './config/net-config.js';
@@ -161,10 +161,11 @@ export class Daemon {
     const sig = stopping.signal;
     const reconciler = new Reconciler(r.dataPlane.backend, r.watcher, this.log.child({ component: r.dataPlane.backend.type }));
     await Promise.all([
-      syncLeases({ watcher: r.watcher, reconciler, keeper: r.keeper, publicIp: r.ext.publicIp, log: this.log }, sig),
+      syncLeases({ watcher: r.watcher, reconciler, keeper: r.keeper, log: this.log }, sig),
       r.keeper.keep(sig).then((end) => end === 'lost' && stopping.fail('lease-lost')),
       pollPendingReleases(this.settings.dataDir, r.ipam, this.log, sig),
       reconciler.resyncEvery(this.settings.kernelResyncS * 1000, sig),
+      this.subnets.watchConfigChanges(r.cfg, sig),
     ]);
   }
 }

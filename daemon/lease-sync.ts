@@ -1,14 +1,15 @@
 /**
  * The lease-event loop: every batch of lease changes from the LeaseWatcher is logged, checked for
- * our own lease (gone: take it back; rewritten by another host: say so), and followed by a
- * reconcile pass, which reads the leases from the watcher itself. After the first batch the
- * daemon is ready: it says so in the log and to systemd.
+ * our own lease (gone: take it back; overwritten with a value we did not write: write ours back,
+ * see LeaseKeeper.reclaim), and followed by a reconcile pass, which reads the leases from the
+ * watcher itself. After the first batch the daemon is ready: it says so in the log and to systemd.
  */
 import { cidrEquals, formatCidr } from '../shared/ip/cidr.js';
 import type { Logger } from './logger.js';
 import { notifyReady } from './notify.js';
 import type { Reconciler } from './reconciler.js';
 import type { LeaseKeeper } from './subnet/lease-keeper.js';
+import { sameAttrs } from './subnet/lease.js';
 import type { LeaseEvent, LeaseWatcher } from './subnet/lease-watcher.js';
 
 /** Batches up to this many lease events are logged event by event at info level. */
@@ -19,8 +20,6 @@ export interface LeaseSync {
   watcher: LeaseWatcher;
   reconciler: Reconciler;
   keeper: LeaseKeeper;
-  /** This host's PublicIP: our lease advertising another one was overwritten by another host. */
-  publicIp: string;
   log: Logger;
 }
 
@@ -44,9 +43,7 @@ export async function syncLeases(o: LeaseSync, signal: AbortSignal): Promise<voi
         continue;
       }
       if (ev.type === 'removed') void o.keeper.reacquire(signal);
-      else if (ev.lease.attrs.PublicIP !== o.publicIp) {
-        o.log.error({ subnet: formatCidr(own), publicIp: ev.lease.attrs.PublicIP }, 'our lease was overwritten by another host');
-      }
+      else if (!sameAttrs(ev.lease.attrs, o.keeper.current.attrs)) void o.keeper.reclaim(ev.lease, signal);
     }
     await o.reconciler.request();
     if (first) {

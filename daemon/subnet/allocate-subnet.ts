@@ -4,26 +4,32 @@
  * 1. the previous subnet (from subnet.env) if it is in the Network and free or ours;
  * 2. else the one lease that already carries our PublicIP;
  * 3. else a random free subnet between SubnetMin and SubnetMax.
- * A live lease that carries our PublicIP with another subnet than the one we are about to use is a
- * conflict (two hosts with one address), reported instead of silently sharing the address.
+ * Every other lease carrying our PublicIP is ours too, from an earlier life of this host (a lost
+ * subnet.env, a config change): the plan names them as stale, as flannel deletes its own lease that
+ * no longer fits the config. Only several leases carrying our PublicIP and no previous subnet to
+ * choose by is a conflict (two hosts with one address), reported instead of picking one.
  */
 import { PublicIpConflictError, SubnetExhaustedError } from '../../shared/errors.js';
 import { canonical, type Cidr, cidrEquals, containsCidr, formatCidr, formatIp, networkOf, sizeOf } from '../../shared/ip/cidr.js';
 import type { NetConfig } from '../config/net-config.js';
 import type { Lease } from './lease.js';
 
-export type AcquirePlan = { kind: 'reuse'; lease: Lease } | { kind: 'create'; subnet: Cidr };
+/**
+ * What to take, and the other leases carrying our PublicIP (`stale`), which the lease we take
+ * replaces.
+ */
+export type AcquirePlan = ({ kind: 'reuse'; lease: Lease } | { kind: 'create'; subnet: Cidr }) & { stale: Lease[] };
 
 /** True when a lease's subnet is a valid subnet of the current config (in Network, right size). */
 export function leaseFitsConfig(cfg: NetConfig, subnet: Cidr): boolean {
   return subnet.prefix === cfg.subnetLen && networkOf(subnet) === subnet.ip && containsCidr(cfg.network, subnet);
 }
 
-function conflictError(publicIp: string, others: Lease[], using: Cidr | null): PublicIpConflictError {
+function conflictError(publicIp: string, others: Lease[]): PublicIpConflictError {
   const list = others.map((l) => formatCidr(l.subnet)).join(', ');
   return new PublicIpConflictError(
-    `PublicIP ${publicIp} is already advertised by live lease(s) ${list}` + (using ? ` while this host uses ${formatCidr(using)}` : ''),
-    { hint: 'two hosts may share one address: pick the right interface with --iface/--public-ip, or delete the stale lease key under <prefix>/subnets/' },
+    `PublicIP ${publicIp} is already advertised by live leases ${list}, and no previous subnet (subnet.env) says which is this host's`,
+    { hint: 'two hosts may share one address: pick the right interface with --iface/--public-ip, or delete the stale lease keys under <prefix>/subnets/' },
   );
 }
 
@@ -37,17 +43,19 @@ export function planAcquire(
 ): AcquirePlan {
   const valid = leases.filter((l) => leaseFitsConfig(cfg, l.subnet));
   const ours = valid.filter((l) => l.attrs.PublicIP === publicIp);
+  /** Every lease carrying our PublicIP but the one on `taking`. */
+  const staleBut = (taking: Cidr | null): Lease[] =>
+    leases.filter((l) => l.attrs.PublicIP === publicIp && !(taking && cidrEquals(l.subnet, taking)));
 
   if (previous && leaseFitsConfig(cfg, previous)) {
     const existing = valid.find((l) => cidrEquals(l.subnet, previous));
     if (!existing || existing.attrs.PublicIP === publicIp) {
-      const others = ours.filter((l) => !cidrEquals(l.subnet, previous));
-      if (others.length > 0) throw conflictError(publicIp, others, previous);
-      return existing ? { kind: 'reuse', lease: existing } : { kind: 'create', subnet: canonical(previous) };
+      const stale = staleBut(previous);
+      return existing ? { kind: 'reuse', lease: existing, stale } : { kind: 'create', subnet: canonical(previous), stale };
     }
   }
-  if (ours.length === 1) return { kind: 'reuse', lease: ours[0]! };
-  if (ours.length > 1) throw conflictError(publicIp, ours, null);
+  if (ours.length === 1) return { kind: 'reuse', lease: ours[0]!, stale: staleBut(ours[0]!.subnet) };
+  if (ours.length > 1) throw conflictError(publicIp, ours);
 
   const taken = new Set(valid.map((l) => l.subnet.ip));
   const step = sizeOf(cfg.subnetLen);
@@ -63,5 +71,5 @@ export function planAcquire(
     );
   }
   const pick = free[Math.floor(random() * free.length)]!;
-  return { kind: 'create', subnet: { ip: pick, prefix: cfg.subnetLen } };
+  return { kind: 'create', subnet: { ip: pick, prefix: cfg.subnetLen }, stale: staleBut(null) };
 }

@@ -173,4 +173,53 @@ export class EtcdSubnetRegistry implements SubnetRegistry {
   async close(): Promise<void> {
     this.client.close();
   }
+
+  // Added for the lease policy (issue #20 items 3, 4, 11): conditional writes on our own and stale
+  // leases, and the watch of the network config.
+
+  async takeBackLease(subnet: Cidr, attrs: LeaseAttrs, ttlS: number, heldBy: string, ownLeaseId: string): Promise<Lease> {
+    const key = this.keyOf(subnet);
+    return this.guard('taking our lease back', async () => {
+      const leaseId = await this.grant(ttlS);
+      const res = await this.client
+        .if(key, 'Lease', '==', heldBy || '0')
+        .and(key, 'Create', '>', 0)
+        .then(this.client.put(key).value(encodeLeaseAttrs(attrs)).lease(leaseId))
+        .commit();
+      if (!res.succeeded) {
+        await this.client.leaseClient.leaseRevoke({ ID: leaseId }).catch(() => undefined);
+        throw new LeaseLostError(`lease ${subnetKeyOf(subnet)} changed again before it could be taken back`);
+      }
+      // Our old etcd lease holds nothing now; the one of the value we replaced is not ours to revoke.
+      if (ownLeaseId && ownLeaseId !== '0' && ownLeaseId !== leaseId) {
+        await this.client.leaseClient.leaseRevoke({ ID: ownLeaseId }).catch(() => undefined);
+      }
+      return { subnet, attrs, leaseId, expiresAt: Date.now() + ttlS * 1000 };
+    });
+  }
+
+  async *watchNetworkConfig(signal: AbortSignal): AsyncIterable<string | null> {
+    const key = `${this.prefix}/config`;
+    const now = await this.guard('reading the network config', () => this.client.get(key).exec());
+    yield now.kvs[0]?.value.toString() ?? null;
+    const queue = new WatchQueue<string | null>();
+    const watcher = this.client.watch().key(key).startRevision(String(BigInt(now.header.revision) + 1n)).watcher();
+    watcher.on('put', (kv) => queue.push(kv.value.toString()));
+    watcher.on('delete', () => queue.push(null));
+    watcher.on('disconnected', (e: Error) => queue.push(castEtcdError(e, 'watching the network config')));
+    watcher.on('error', (e: Error) => queue.push(castEtcdError(e, 'watching the network config')));
+    yield* queue.drain(signal, () => watcher.cancel().catch(() => undefined));
+  }
+
+  async deleteLeaseIf(subnet: Cidr, leaseId: string): Promise<boolean> {
+    const key = this.keyOf(subnet);
+    return this.guard('deleting a stale lease', async () => {
+      const res = await this.client
+        .if(key, 'Lease', '==', leaseId || '0')
+        .and(key, 'Create', '>', 0)
+        .then(this.client.delete().key(key))
+        .commit();
+      return res.succeeded;
+    });
+  }
 }

@@ -22,6 +22,7 @@ export class MemorySubnetRegistry implements SubnetRegistry {
   private revision = 1n;
   private nextLeaseId = 100;
   private readonly listeners = new Set<(b: RegistryWatchBatch | Error) => void>();
+  private readonly configListeners = new Set<(text: string | null | Error) => void>();
   /** Every change, so a watch can start from a past revision as etcd's does. */
   private readonly history: RegistryWatchBatch[] = [];
 
@@ -32,6 +33,21 @@ export class MemorySubnetRegistry implements SubnetRegistry {
   async putNetworkConfig(text: string): Promise<void> {
     this.config = text;
     this.revision++;
+    for (const l of this.configListeners) l(text);
+  }
+
+  /** Deletes the network config key, as `etcdctl del <prefix>/config` would. */
+  deleteNetworkConfig(): void {
+    this.config = null;
+    this.revision++;
+    for (const l of this.configListeners) l(null);
+  }
+
+  watchNetworkConfig(signal: AbortSignal): AsyncIterable<string | null> {
+    const queue = new WatchQueue<string | null>([this.config]);
+    const listener = (t: string | null | Error): void => queue.push(t);
+    this.configListeners.add(listener);
+    return queue.drain(signal, () => void this.configListeners.delete(listener));
   }
 
   /** Writes a raw key/value as a foreign host (or an attacker) would. */
@@ -70,6 +86,7 @@ export class MemorySubnetRegistry implements SubnetRegistry {
   /** Breaks every open watch, as a disconnect or a compaction would. */
   breakWatches(reason = 'watch broken'): void {
     for (const l of this.listeners) l(new EtcdUnavailableError(reason));
+    for (const l of this.configListeners) l(new EtcdUnavailableError(reason));
   }
 
   async listLeases(): Promise<LeaseSnapshot> {
@@ -96,8 +113,19 @@ export class MemorySubnetRegistry implements SubnetRegistry {
     return { subnet, attrs, leaseId: e.leaseId, expiresAt: e.expiresAt };
   }
 
+  async takeBackLease(subnet: Cidr, attrs: LeaseAttrs, ttlS: number, heldBy: string): Promise<Lease> {
+    return this.updateLease(subnet, attrs, ttlS, heldBy);
+  }
+
   async deleteLease(subnet: Cidr): Promise<void> {
     this.remove(subnetKeyOf(subnet));
+  }
+
+  async deleteLeaseIf(subnet: Cidr, leaseId: string): Promise<boolean> {
+    const key = subnetKeyOf(subnet);
+    if (this.entries.get(key)?.leaseId !== leaseId) return false;
+    this.remove(key);
+    return true;
   }
 
   watchLeases(afterRevision: bigint, signal: AbortSignal): AsyncIterable<RegistryWatchBatch> {

@@ -31,6 +31,12 @@ export interface SubnetRegistry {
   /** The text at `<prefix>/config`, or null when the key is missing. */
   getNetworkConfig(): Promise<string | null>;
   putNetworkConfig(text: string): Promise<void>;
+  /**
+   * The text at `<prefix>/config` now (null when the key is missing), then again at every change,
+   * until `signal` aborts. The iterator throws when the watch breaks; the caller starts again and
+   * gets the text as it is then.
+   */
+  watchNetworkConfig(signal: AbortSignal): AsyncIterable<string | null>;
   listLeases(): Promise<LeaseSnapshot>;
   /** Creates the key only if it does not exist; throws SubnetTakenError otherwise. */
   createLease(subnet: Cidr, attrs: LeaseAttrs, ttlS: number): Promise<Lease>;
@@ -39,7 +45,18 @@ export interface SubnetRegistry {
    * attached to `previousLeaseId`; otherwise (expired, deleted, taken over) throws LeaseLostError.
    */
   updateLease(subnet: Cidr, attrs: LeaseAttrs, ttlS: number, previousLeaseId: string): Promise<Lease>;
+  /**
+   * Writes our value back over one that overwrote it, under a fresh TTL, only while the key is still
+   * attached to `heldBy` (the etcd lease of the value seen, '0' for none); then revokes `ownLeaseId`,
+   * which no longer holds the key. Throws LeaseLostError when the key changed since.
+   */
+  takeBackLease(subnet: Cidr, attrs: LeaseAttrs, ttlS: number, heldBy: string, ownLeaseId: string): Promise<Lease>;
   deleteLease(subnet: Cidr): Promise<void>;
+  /**
+   * Deletes the key only while it is still attached to `leaseId` (a stale lease as it was listed,
+   * never one renewed or re-created since); false when it no longer is.
+   */
+  deleteLeaseIf(subnet: Cidr, leaseId: string): Promise<boolean>;
   /**
    * Changes after `afterRevision`. The iterator throws when the watch breaks (disconnect,
    * compaction); the caller resyncs from a fresh snapshot.

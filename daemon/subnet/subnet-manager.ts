@@ -9,6 +9,7 @@ import { type Cidr, formatCidr } from '../../shared/ip/cidr.js';
 import type { Logger } from '../logger.js';
 import { Backoff, sleep } from '../sleep.js';
 import { planAcquire } from './allocate-subnet.js';
+import { watchConfigChanges } from './config-watch.js';
 import type { Lease, LeaseAttrs } from './lease.js';
 import { LeaseWatcher } from './lease-watcher.js';
 import type { LeaseSnapshot, SubnetRegistry } from './registry.js';
@@ -17,6 +18,13 @@ import type { LeaseSnapshot, SubnetRegistry } from './registry.js';
 export const LEASE_TTL_S = 24 * 60 * 60;
 /** Attempts at a create transaction before giving up on one acquire call. */
 const MAX_CREATE_ATTEMPTS = 50;
+
+/**
+ * What an acquisition does with the other leases carrying our PublicIP (allocate-subnet.ts):
+ * 'delete' them (at start: they are this host's earlier lives), or 'keep' them and warn (while
+ * running: deleting could start a fight with a second live host that shares our address).
+ */
+export type StaleLeases = 'delete' | 'keep';
 
 export interface SubnetManagerOptions {
   ttlS?: number;
@@ -68,11 +76,19 @@ export class LocalSubnetManager {
     }
   }
 
+  /** Logs every change of `<prefix>/config` against `running` until `signal` aborts (config-watch.ts). */
+  watchConfigChanges(running: NetConfig, signal: AbortSignal): Promise<void> {
+    return watchConfigChanges(this.registry, running, this.log, signal);
+  }
+
   /**
    * Acquires a lease (one attempt at the policy, create races retried). `onSnapshot` receives the
    * lease listing the decision was made on, so a watcher can start from it instead of listing again.
+   * The other leases carrying our PublicIP are deleted or kept as `staleLeases` says.
    */
-  async acquireLease(cfg: NetConfig, attrs: LeaseAttrs, previous: Cidr | null, signal?: AbortSignal, onSnapshot?: (s: LeaseSnapshot) => void): Promise<Lease> {
+  async acquireLease(
+    cfg: NetConfig, attrs: LeaseAttrs, previous: Cidr | null, signal?: AbortSignal, onSnapshot?: (s: LeaseSnapshot) => void, staleLeases: StaleLeases = 'delete',
+  ): Promise<Lease> {
     for (let attempt = 1; ; attempt++) {
       const snap = await this.registry.listLeases();
       onSnapshot?.(snap);
@@ -80,11 +96,13 @@ export class LocalSubnetManager {
       if (plan.kind === 'reuse') {
         const lease = await this.registry.updateLease(plan.lease.subnet, attrs, this.ttlS, plan.lease.leaseId);
         this.log.info({ subnet: formatCidr(lease.subnet), publicIp: attrs.PublicIP }, 'lease reused');
+        await this.handleStale(lease, plan.stale, staleLeases);
         return lease;
       }
       try {
         const lease = await this.registry.createLease(plan.subnet, attrs, this.ttlS);
         this.log.info({ subnet: formatCidr(lease.subnet), publicIp: attrs.PublicIP }, 'lease acquired');
+        await this.handleStale(lease, plan.stale, staleLeases);
         return lease;
       } catch (e) {
         if (!(e instanceof SubnetTakenError) || attempt >= MAX_CREATE_ATTEMPTS || signal?.aborted) throw e;
@@ -94,12 +112,35 @@ export class LocalSubnetManager {
     }
   }
 
+  /**
+   * The other leases carrying our PublicIP, once `ours` is held: deleted (each only as it was listed,
+   * so a lease renewed or re-created since is left alone) or kept with a warning. A delete etcd cannot
+   * take now is only logged: the lease expires by itself.
+   */
+  private async handleStale(ours: Lease, stale: readonly Lease[], what: StaleLeases): Promise<void> {
+    for (const l of stale) {
+      const fields = { stale: formatCidr(l.subnet), publicIp: l.attrs.PublicIP, subnet: formatCidr(ours.subnet) };
+      if (what === 'keep') {
+        this.log.warn(fields, 'another lease carries our PublicIP; kept: if a second host uses this address, fix --iface/--public-ip');
+        continue;
+      }
+      try {
+        if (await this.registry.deleteLeaseIf(l.subnet, l.leaseId)) this.log.warn(fields, 'deleted a stale lease carrying our PublicIP');
+        else this.log.info(fields, 'a stale lease carrying our PublicIP changed since it was listed; left alone');
+      } catch (e) {
+        this.log.warn({ ...fields, err: describeError(e) }, 'cannot delete a stale lease carrying our PublicIP; it expires by itself');
+      }
+    }
+  }
+
   /** Acquires a lease, retrying retryable failures (etcd away, network full) until it works or `signal` aborts. */
-  async acquireLeaseRetrying(cfg: NetConfig, attrs: LeaseAttrs, previous: Cidr | null, signal: AbortSignal, onSnapshot?: (s: LeaseSnapshot) => void): Promise<Lease> {
+  async acquireLeaseRetrying(
+    cfg: NetConfig, attrs: LeaseAttrs, previous: Cidr | null, signal: AbortSignal, onSnapshot?: (s: LeaseSnapshot) => void, staleLeases: StaleLeases = 'delete',
+  ): Promise<Lease> {
     const backoff = new Backoff(1000, 30_000);
     for (;;) {
       try {
-        return await this.acquireLease(cfg, attrs, previous, signal, onSnapshot);
+        return await this.acquireLease(cfg, attrs, previous, signal, onSnapshot, staleLeases);
       } catch (e) {
         if (signal.aborted || !(e instanceof AppError && e.retryable)) throw e;
         this.log.error({ err: describeError(e), hint: e.hint }, 'cannot acquire a lease, retrying');
@@ -121,6 +162,14 @@ export class LocalSubnetManager {
   /** Rewrites our lease under a fresh TTL. */
   renewLease(lease: Lease, attrs: LeaseAttrs = lease.attrs): Promise<Lease> {
     return this.registry.updateLease(lease.subnet, attrs, this.ttlS, lease.leaseId);
+  }
+
+  /**
+   * Writes `own` back over a value that overwrote it (attached to etcd lease `heldBy`), under a
+   * fresh TTL; LeaseLostError when the key changed again since.
+   */
+  takeBackLease(own: Lease, heldBy: string): Promise<Lease> {
+    return this.registry.takeBackLease(own.subnet, own.attrs, this.ttlS, heldBy, own.leaseId);
   }
 
   /** When to renew a lease expiring at `expiresAt`: margin before expiry, or half-way for short TTLs. */

@@ -4,22 +4,22 @@
  */
 import type { RegistryWatchBatch } from './registry.js';
 
-export class WatchQueue {
-  private readonly items: Array<RegistryWatchBatch | Error> = [];
+export class WatchQueue<T = RegistryWatchBatch> {
+  private readonly items: Array<T | Error> = [];
   private wake: (() => void) | null = null;
 
-  constructor(initial: RegistryWatchBatch[] = []) {
+  constructor(initial: T[] = []) {
     this.items.push(...initial);
   }
 
   /** Adds a batch, or an error that ends the iteration. */
-  push(item: RegistryWatchBatch | Error): void {
+  push(item: T | Error): void {
     this.items.push(item);
     this.wake?.();
   }
 
   /** Yields until `signal` aborts; throws a pushed error; runs `cleanup` at the end either way. */
-  async *drain(signal: AbortSignal, cleanup: () => void | Promise<void>): AsyncIterable<RegistryWatchBatch> {
+  async *drain(signal: AbortSignal, cleanup: () => void | Promise<void>): AsyncIterable<T> {
     const onAbort = (): void => this.wake?.();
     signal.addEventListener('abort', onAbort);
     try {

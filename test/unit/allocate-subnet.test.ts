@@ -32,8 +32,16 @@ describe('lease policy', () => {
     const p = planAcquire(cfg, [lease('10.5.2.0/24', '2.2.2.2'), lease('10.5.1.0/24', '1.1.1.1')], '2.2.2.2', null);
     assert.ok(p.kind === 'reuse' && formatCidr(p.lease.subnet) === '10.5.2.0/24');
   });
-  it('refuses to advertise a PublicIP another live lease advertises with a different subnet', () => {
-    assert.throws(() => planAcquire(cfg, [lease('10.5.2.0/24', '2.2.2.2')], '2.2.2.2', parseCidr('10.5.3.0/24')), PublicIpConflictError);
+  it('takes the previous subnet over other leases carrying our PublicIP, and names them as stale', () => {
+    const p = planAcquire(cfg, [lease('10.5.2.0/24', '2.2.2.2')], '2.2.2.2', parseCidr('10.5.3.0/24'));
+    assert.ok(p.kind === 'create' && formatCidr(p.subnet) === '10.5.3.0/24');
+    assert.deepEqual(p.stale.map((l) => formatCidr(l.subnet)), ['10.5.2.0/24']);
+    const q = planAcquire(cfg, [lease('10.5.2.0/24', '2.2.2.2'), lease('10.5.3.0/24', '2.2.2.2')], '2.2.2.2', parseCidr('10.5.3.0/24'));
+    assert.ok(q.kind === 'reuse' && formatCidr(q.lease.subnet) === '10.5.3.0/24');
+    assert.deepEqual(q.stale.map((l) => formatCidr(l.subnet)), ['10.5.2.0/24']);
+  });
+  it('refuses to pick one of several leases carrying our PublicIP when there is no previous subnet', () => {
+    assert.throws(() => planAcquire(cfg, [lease('10.5.2.0/24', '2.2.2.2'), lease('10.5.3.0/24', '2.2.2.2')], '2.2.2.2', null), PublicIpConflictError);
     assert.throws(() => planAcquire(cfg, [lease('10.5.2.0/24', '2.2.2.2'), lease('10.5.3.0/24', '2.2.2.2')], '2.2.2.2', null), /already advertised/);
   });
   it('picks only free subnets between SubnetMin and SubnetMax', () => {

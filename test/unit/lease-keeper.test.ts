@@ -5,7 +5,7 @@ import { LeaseKeeper } from '../../daemon/subnet/lease-keeper.js';
 import { MemorySubnetRegistry } from '../../daemon/subnet/memory-registry.js';
 import { LocalSubnetManager } from '../../daemon/subnet/subnet-manager.js';
 import { parseNetConfig } from '../../daemon/config/net-config.js';
-import { formatCidr } from '../../shared/ip/cidr.js';
+import { formatCidr, parseCidr } from '../../shared/ip/cidr.js';
 import { testLogger } from '../helpers/log.js';
 import { until } from '../helpers/wait.js';
 
@@ -14,9 +14,9 @@ const attrs = (i: number) => ({ PublicIP: `192.168.0.${i}`, BackendType: 'host-g
 
 async function setup(ttlS = 3600) {
   const reg = new MemorySubnetRegistry();
-  const m = new LocalSubnetManager(reg, testLogger(), { ttlS, renewMarginS: 3600 });
-  const lease = await m.acquireLease(cfg, attrs(1), null);
   const lines: Array<Record<string, unknown>> = [];
+  const m = new LocalSubnetManager(reg, testLogger(lines), { ttlS, renewMarginS: 3600 });
+  const lease = await m.acquireLease(cfg, attrs(1), null);
   return { reg, m, lease, lines, keeper: new LeaseKeeper(m, cfg, lease, testLogger(lines)) };
 }
 
@@ -41,6 +41,19 @@ describe('LeaseKeeper', () => {
     assert.ok(keeper.held);
     assert.ok(lines.some((l) => l['msg'] === 'lease re-acquired'));
     assert.deepEqual((await reg.listLeases()).leases.map((l) => l.attrs.PublicIP), ['192.168.0.1']);
+  });
+
+  it('takes its subnet back when its key is gone and another lease carries its PublicIP (a stale lease of its own)', async () => {
+    const { reg, lease, keeper, lines } = await setup();
+    const other = parseCidr(formatCidr(lease.subnet) === '10.5.1.0/24' ? '10.5.2.0/24' : '10.5.1.0/24');
+    await reg.createLease(other, attrs(1), 3600); // our address, another subnet
+    await reg.deleteLease(lease.subnet);
+    await keeper.reacquire(new AbortController().signal);
+    assert.ok(keeper.held, 'the lease is still held');
+    assert.equal(formatCidr(keeper.current.subnet), formatCidr(lease.subnet), 'the same subnet, which our pods use');
+    assert.ok(lines.some((l) => l['msg'] === 'lease re-acquired'));
+    assert.ok(!lines.some((l) => l['level'] === 60), 'nothing fatal');
+    assert.ok(lines.some((l) => l['level'] === 40 && /another lease carries our PublicIP/.test(String(l['msg'])) && l['stale'] === formatCidr(other)), 'the other lease is named in a warning');
   });
 
   it('ends keeping with "lost" when its subnet went to another host meanwhile', async () => {

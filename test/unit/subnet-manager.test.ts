@@ -5,7 +5,7 @@ import { MemorySubnetRegistry } from '../../daemon/subnet/memory-registry.js';
 import { LocalSubnetManager } from '../../daemon/subnet/subnet-manager.js';
 import { parseNetConfig } from '../../daemon/config/net-config.js';
 import { EtcdRefusedError, EtcdUnavailableError, SubnetExhaustedError } from '../../shared/errors.js';
-import { formatCidr } from '../../shared/ip/cidr.js';
+import { formatCidr, parseCidr } from '../../shared/ip/cidr.js';
 import { testLogger } from '../helpers/log.js';
 import { until } from '../helpers/wait.js';
 
@@ -34,6 +34,19 @@ describe('LocalSubnetManager on the in-memory registry', () => {
     assert.equal(formatCidr(again.subnet), formatCidr(first.subnet));
     const noFile = await m.acquireLease(cfg, attrs(1), null);
     assert.equal(formatCidr(noFile.subnet), formatCidr(first.subnet));
+  });
+  it('a restarted host takes its previous subnet and deletes a stale lease of its own (its PublicIP on another subnet)', async () => {
+    const reg = new MemorySubnetRegistry();
+    const lines: Array<Record<string, unknown>> = [];
+    const m = new LocalSubnetManager(reg, testLogger(lines));
+    const first = await m.acquireLease(cfg, attrs(1), null);
+    const other = parseCidr(formatCidr(first.subnet) === '10.5.1.0/24' ? '10.5.2.0/24' : '10.5.1.0/24');
+    await reg.createLease(other, attrs(1), 3600); // an earlier life of this host, under another subnet
+    await reg.deleteLease(first.subnet);
+    const again = await m.acquireLease(cfg, attrs(1), first.subnet);
+    assert.equal(formatCidr(again.subnet), formatCidr(first.subnet));
+    assert.deepEqual((await reg.listLeases()).leases.map((l) => formatCidr(l.subnet)), [formatCidr(first.subnet)], 'the stale lease is deleted');
+    assert.ok(lines.some((l) => l['msg'] === 'deleted a stale lease carrying our PublicIP' && l['stale'] === formatCidr(other)));
   });
   it('re-creates an expired lease on the same subnet when it is still free', async () => {
     const reg = new MemorySubnetRegistry();
