@@ -1,5 +1,5 @@
 // Runs the compiled test files with node's test runner, one file at a time (the lab tests share
-// the machine's two cores), tiers in order: unit, etcd, netns, lab. The runner's summary is the
+// the machine's two cores), tiers in order: unit, etcd, netns, lab, interop. The runner's summary is the
 // last thing printed. Usage: node scripts/run-tests.mjs [tier ...]
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const tiers = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'etcd', 'netns', 'lab'];
+const tiers = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'etcd', 'netns', 'lab', 'interop'];
 
 function find(dir) {
   if (!existsSync(dir)) return [];
