@@ -28,11 +28,15 @@ const skip = interopSkipReason();
 /** The backends flanneld and twilld both have. */
 type BackendName = 'vxlan' | 'host-gw' | 'udp';
 
-/** The backends under test, each with its own Network. */
-const BACKENDS: ReadonlyArray<{ type: BackendName; network: string }> = [
-  { type: 'vxlan', network: '10.61.0.0/16' },
-  { type: 'host-gw', network: '10.62.0.0/16' },
-  { type: 'udp', network: '10.63.0.0/16' },
+/**
+ * The backends under test, each with its own Network, and the lease value flanneld writes for it
+ * (pkg/lease LeaseAttrs: PublicIPv6 always, BackendType and BackendData only when set; <ip> and
+ * <mac> stand for the host's PublicIP and VtepMAC).
+ */
+const BACKENDS: ReadonlyArray<{ type: BackendName; network: string; lease: string }> = [
+  { type: 'vxlan', network: '10.61.0.0/16', lease: '{"PublicIP":"<ip>","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"<mac>"}}' },
+  { type: 'host-gw', network: '10.62.0.0/16', lease: '{"PublicIP":"<ip>","PublicIPv6":null,"BackendType":"host-gw"}' },
+  { type: 'udp', network: '10.63.0.0/16', lease: '{"PublicIP":"<ip>","PublicIPv6":null}' },
 ];
 
 const SUBNETS = '/coreos.com/network/subnets/';
@@ -133,6 +137,18 @@ for (const backend of BACKENDS) {
       await join(4, 'twilld');
     });
     after(async () => lab?.destroy());
+
+    it('writes lease values byte for byte as flanneld does', () => {
+      const expected = (h: LabHost, value: string): string => {
+        const mac = (JSON.parse(value) as { BackendData?: { VtepMAC?: unknown } }).BackendData?.VtepMAC;
+        return backend.lease.replace('<ip>', h.ip).replace('<mac>', typeof mac === 'string' ? mac : '<no VtepMAC>');
+      };
+      for (const n of [1, 2, 3, 4]) {
+        const h = lab.host(n);
+        const value = leaseValue(lab, h);
+        assert.equal(value, expected(h, value), `the lease of ${h.runs} h${n}`);
+      }
+    });
 
     it('lets every pod reach every other pod: flanneld ↔ twilld, twilld ↔ twilld, flanneld ↔ flanneld', async () => {
       const all = [1, 2, 3, 4].map(pod);
