@@ -11,7 +11,7 @@ import { canonical, formatCidr, parseCidr } from '../../shared/ip/cidr.js';
 export const FLANNELD_BIN = process.env['FLANNELD_BIN'] || '/tmp/flannel-build/flanneld';
 
 /** How to get a flanneld for the interop tier, from the repository root. */
-export const FLANNELD_BUILD_HINT = 'build it with `bash ../shared/interop/build-flanneld.sh /tmp/flannel-build` (Debian 12, about a minute with apt), or point FLANNELD_BIN at one';
+export const FLANNELD_BUILD_HINT = 'build it with `bash ../shared/interop/build-flanneld.sh /tmp/flannel-build` (Debian 12; it installs Go packages with apt), or point FLANNELD_BIN at one';
 
 /** True when FLANNELD_BIN is an executable file. */
 export function flanneldAvailable(): boolean {
