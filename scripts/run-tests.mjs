@@ -1,5 +1,5 @@
 // Runs the compiled test files with node's test runner, one file at a time (the lab tests share
-// the machine's two cores), tiers in order: unit, etcd, netns, lab. Arguments ending in .js or .mjs
+// the machine's two cores), tiers in order: unit, etcd, netns, lab, interop. Arguments ending in .js or .mjs
 // are test files, run as given. Usage: node scripts/run-tests.mjs [tier | file ...]
 //
 // With TWILL_TEST_REQUIRE=all (.ci/run sets it; test/helpers/require.ts reads it) the run fails
@@ -15,7 +15,7 @@ const REQUIRE_VAR = 'TWILL_TEST_REQUIRE';
 const KERNEL_SKIP_PREFIX = 'not on this kernel: ';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'etcd', 'netns', 'lab'];
+const args = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'etcd', 'netns', 'lab', 'interop'];
 const required = process.env[REQUIRE_VAR] ?? '';
 if (required !== '' && required !== 'all') {
   console.error(`${REQUIRE_VAR}=${required}: the only value is "all" (or leave it unset)`);

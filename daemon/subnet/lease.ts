@@ -1,6 +1,6 @@
 /**
  * A subnet lease as flannel stores it: key `<prefix>/subnets/10.5.34.0-24`, value
- * `{"PublicIP":"…","BackendType":"vxlan","BackendData":{…}}`. Values from etcd are untrusted:
+ * `{"PublicIP":"…","PublicIPv6":null,"BackendType":"vxlan","BackendData":{…}}`. Values from etcd are untrusted:
  * decodeLease validates them and says why one is skipped.
  */
 import { ajvErrorsText } from '../../shared/config/ajv-errors.js';
@@ -57,9 +57,24 @@ export function decodeLease(keySuffix: string, value: Buffer | string, leaseId =
   return { ok: true, lease: { subnet, attrs, leaseId, expiresAt } };
 }
 
-/** Serialises lease attrs exactly as flannel does (field order PublicIP, BackendType, BackendData). */
+/**
+ * Backends whose leases flannel writes without a BackendType: its udp and alloc backends
+ * (pkg/backend/udp, pkg/backend/alloc `RegisterNetwork`) fill in only PublicIP.
+ */
+const UNTYPED_IN_FLANNEL: ReadonlySet<string> = new Set(['udp', 'alloc']);
+
+/**
+ * Serialises lease attrs byte for byte as flannel marshals its LeaseAttrs (pkg/lease): PublicIP,
+ * then PublicIPv6 (always present, null: twill is IPv4 only), then BackendType and BackendData only
+ * when set (`omitempty`). So host-gw leases carry no BackendData, and udp and alloc leases neither
+ * BackendType nor BackendData. Values twill wrote before (`"BackendData":null`, a udp or alloc
+ * BackendType) decode to attrs that encode the same way.
+ */
 export function encodeLeaseAttrs(a: LeaseAttrs): string {
-  return JSON.stringify({ PublicIP: a.PublicIP, BackendType: a.BackendType, BackendData: a.BackendData ?? null });
+  const value: { PublicIP: string; PublicIPv6: null; BackendType?: string; BackendData?: unknown } = { PublicIP: a.PublicIP, PublicIPv6: null };
+  if (a.BackendType !== '' && !UNTYPED_IN_FLANNEL.has(a.BackendType)) value.BackendType = a.BackendType;
+  if (a.BackendData !== null && a.BackendData !== undefined) value.BackendData = a.BackendData;
+  return JSON.stringify(value);
 }
 
 /** True when two leases would program the kernel the same way. */

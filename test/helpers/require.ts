@@ -10,12 +10,12 @@
  * The one skip a required run allows is a kernel's: `skipOnThisKernel(feature, available)` skips
  * with the reason "not on this kernel: <feature>", and the runner lists each such test by name.
  */
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { test } from 'node:test';
 import { ETCD_BIN } from './etcd.js';
 import { canUseNetns } from './netns.js';
-import { REF_PLUGINS } from './paths.js';
+import { FLANNELD_BIN, REF_PLUGINS } from './paths.js';
 
 /** The environment variable that turns unmet needs into failures; its only value is `all`. */
 export const REQUIRE_VAR = 'TWILL_TEST_REQUIRE';
@@ -70,6 +70,20 @@ export const PORTMAP: Need = {
   what: `the reference portmap plugin at ${REF_PLUGINS}/portmap`,
   install: 'apt-get install containernetworking-plugins',
   met: () => existsSync(join(REF_PLUGINS, 'portmap')),
+};
+
+/** flannel's own flanneld (the interop tier), built offline from flannel's source. */
+export const FLANNELD: Need = {
+  what: `flanneld at ${FLANNELD_BIN}`,
+  install: 'build it with `bash ../shared/interop/build-flanneld.sh /tmp/flannel-build` (Debian 12; it installs Go packages with apt), or point FLANNELD_BIN at one',
+  met: () => {
+    try {
+      accessSync(FLANNELD_BIN, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  },
 };
 
 /** True when TWILL_TEST_REQUIRE=all: an unmet need fails instead of skipping. Throws on any other value. */

@@ -1,7 +1,9 @@
 /**
  * The multi-host lab: an underlay bridge inside a lab namespace (which also plays "outside" and
  * the router between underlay subnets, and runs etcd), N host namespaces on it, one twilld per
- * host, and pods made by the real plugin exactly as a runtime would. Everything lives in
+ * host, and pods made by the real plugin exactly as a runtime would. A host can run flannel's own
+ * flanneld instead (startFlanneld), its pods made by the reference bridge + host-local plugins as
+ * flannel's CNI plugin would have them made. Everything lives in
  * namespaces named tw-<id>-*; destroy() (also run at exit) removes them and stops every process
  * it started, by PID. Nothing touches the root network namespace.
  */
@@ -13,10 +15,11 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { EtcdServer } from '../helpers/etcd.js';
 import { createNetns, deleteNetns, ipIn, netnsPath, sh, uniqueId } from '../helpers/netns.js';
-import { DAEMON_BIN } from '../helpers/paths.js';
+import { DAEMON_BIN, REF_PLUGINS } from '../helpers/paths.js';
 import { twillEntryFromConflist } from '../helpers/repo.js';
 import { cniEnv, runPlugin, type PluginRun } from '../helpers/run-plugin.js';
 import { makePki, type TestPki } from '../helpers/tls.js';
+import { flannelDelegateConf, FLANNELD_BIN } from './flanneld.js';
 
 export const UNDERLAY_GW = '10.199.0.254';
 export const UNDERLAY_GW2 = '10.199.1.254';
@@ -47,6 +50,8 @@ export interface LabHost {
   dataDir: string;
   log: string;
   daemon: ChildProcess | null;
+  /** Which daemon the host runs (or ran last): twill's, or flannel's own (startFlanneld). */
+  runs: 'twilld' | 'flanneld';
 }
 
 export interface LabPod {
@@ -143,7 +148,7 @@ export class Lab {
     ipIn(ns, 'route', 'add', 'default', 'via', routed ? UNDERLAY_GW2 : UNDERLAY_GW);
     const dir = join(this.dir, `h${n}`);
     mkdirSync(dir, { recursive: true });
-    const h: LabHost = { n, ns, ip, dir, socket: join(dir, 'twilld.sock'), subnetFile: join(dir, 'subnet.env'), dataDir: join(dir, 'data'), log: join(dir, 'twilld.log'), daemon: null };
+    const h: LabHost = { n, ns, ip, dir, socket: join(dir, 'twilld.sock'), subnetFile: join(dir, 'subnet.env'), dataDir: join(dir, 'data'), log: join(dir, 'twilld.log'), daemon: null, runs: 'twilld' };
     this.hosts.push(h);
     return h;
   }
@@ -163,20 +168,41 @@ export class Lab {
     const child = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (b: Buffer) => appendFileSync(h.log, b));
     h.daemon = child;
+    h.runs = 'twilld';
     if (waitReady) await this.waitReady(h);
   }
 
-  /** Waits for the "ready" log line of the current run and a working socket. */
+  /**
+   * Starts flannel's flanneld (FLANNELD_BIN) in a host with flannel's own flags, on this lab's etcd
+   * and the host's eth0, and waits for its "Running backend." line. Its only file is the host's
+   * private subnet file (-subnet-file; flannel's default would be /run/flannel/subnet.env); the
+   * environment is emptied so no FLANNELD_* variable or NOTIFY_SOCKET of the test run reaches it.
+   * Start flanneld hosts one after another: two starting at the same instant can pick one subnet,
+   * and the loser exits.
+   */
+  async startFlanneld(h: LabHost, extraArgs: string[] = [], waitReady = true): Promise<void> {
+    if (h.daemon && h.daemon.exitCode === null) throw new Error(`daemon on h${h.n} already running`);
+    const tls = this.pki ? [`-etcd-cafile=${this.pki.ca}`, `-etcd-certfile=${this.pki.clientCert}`, `-etcd-keyfile=${this.pki.clientKey}`] : [];
+    const args = ['netns', 'exec', h.ns, FLANNELD_BIN, `-etcd-endpoints=${this.etcdEndpoint}`, ...tls, '-iface=eth0', `-subnet-file=${h.subnetFile}`, ...extraArgs];
+    appendFileSync(h.log, `--- start ${new Date().toISOString()} ${args.slice(3).join(' ')}\n`);
+    const child = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    child.stderr!.on('data', (b: Buffer) => appendFileSync(h.log, b));
+    h.daemon = child;
+    h.runs = 'flanneld';
+    if (waitReady) await this.waitReady(h);
+  }
+
+  /** Waits for the "ready" log line of the current run and a working socket (flanneld: its "Running backend." line). */
   async waitReady(h: LabHost, timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    const ready = h.runs === 'flanneld' ? (run: string) => run.includes('Running backend.') : (run: string) => run.includes('"msg":"ready"') && existsSync(h.socket);
     while (Date.now() < deadline) {
-      if (h.daemon?.exitCode !== null && h.daemon?.exitCode !== undefined) throw new Error(`twilld on h${h.n} exited ${h.daemon.exitCode}:\n${this.logTail(h)}`);
+      if (h.daemon?.exitCode !== null && h.daemon?.exitCode !== undefined) throw new Error(`${h.runs} on h${h.n} exited ${h.daemon.exitCode}:\n${this.logTail(h)}`);
       const text = readFileSync(h.log, 'utf8');
-      const run = text.slice(text.lastIndexOf('--- start'));
-      if (run.includes('"msg":"ready"') && existsSync(h.socket)) return;
+      if (ready(text.slice(text.lastIndexOf('--- start')))) return;
       await delay(50);
     }
-    throw new Error(`twilld on h${h.n} not ready:\n${this.logTail(h)}`);
+    throw new Error(`${h.runs} on h${h.n} not ready:\n${this.logTail(h)}`);
   }
 
   logTail(h: LabHost, lines = 30): string {
@@ -231,17 +257,35 @@ export class Lab {
     return { ...twillEntryFromConflist(cniVersion), socket: h.socket, dataDir: h.dataDir, ...extra };
   }
 
+  /**
+   * What flannel's CNI plugin would hand the bridge plugin for a pod on a flanneld host, from that
+   * host's subnet.env, with host-local's state in the host's own directory.
+   */
+  flannelPodConf(h: LabHost): Record<string, unknown> {
+    return flannelDelegateConf(this.subnetEnv(h), join(h.dir, 'cni-networks'));
+  }
+
   /** Runs the plugin in a host. */
   plugin(h: LabHost, command: string, conf: Record<string, unknown>, o: { containerID?: string; netns?: string; ifName?: string; args?: string; timeoutMs?: number } = {}): Promise<PluginRun> {
     return runPlugin({ hostNs: h.ns, env: cniEnv(command, o), stdin: JSON.stringify(conf), ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }) });
   }
 
-  /** Creates a pod namespace and ADDs it through the plugin. */
+  /** Runs the reference bridge plugin (and through it host-local) in a host, as flannel's CNI plugin delegates. */
+  bridgePlugin(h: LabHost, command: string, conf: Record<string, unknown>, o: { containerID?: string; netns?: string; ifName?: string } = {}): Promise<PluginRun> {
+    return runPlugin({ hostNs: h.ns, env: cniEnv(command, { ...o, path: REF_PLUGINS }), stdin: JSON.stringify(conf), bin: join(REF_PLUGINS, 'bridge') });
+  }
+
+  /**
+   * Creates a pod namespace and ADDs it through the plugin; on a flanneld host through the bridge
+   * plugin as flannel's CNI plugin would (network cbr0).
+   */
   async addPod(h: LabHost, o: { cniVersion?: string; conf?: Record<string, unknown> } = {}): Promise<LabPod> {
     const seq = ++this.podSeq;
     const ns = createNetns(`tw-${this.id}-h${h.n}p${seq}`);
     const containerID = `pod-${this.id}-${h.n}-${seq}`;
-    const r = await this.plugin(h, 'ADD', this.pluginConf(h, o.cniVersion, o.conf), { containerID, netns: netnsPath(ns), ifName: 'eth0' });
+    const r = h.runs === 'flanneld'
+      ? await this.bridgePlugin(h, 'ADD', { ...this.flannelPodConf(h), ...o.conf }, { containerID, netns: netnsPath(ns), ifName: 'eth0' })
+      : await this.plugin(h, 'ADD', this.pluginConf(h, o.cniVersion, o.conf), { containerID, netns: netnsPath(ns), ifName: 'eth0' });
     if (r.code !== 0 || !r.json) {
       deleteNetns(ns);
       throw new Error(`ADD on h${h.n} failed (${r.code}): ${r.stdout} ${r.stderr}`);
@@ -252,9 +296,12 @@ export class Lab {
     return pod;
   }
 
-  /** DELs a pod through the plugin and removes its namespace. */
+  /** DELs a pod through the plugin (the bridge plugin on a flanneld host) and removes its namespace. */
   async delPod(p: LabPod): Promise<PluginRun> {
-    const r = await this.plugin(p.host, 'DEL', this.pluginConf(p.host), { containerID: p.containerID, netns: netnsPath(p.ns), ifName: p.ifName });
+    const where = { containerID: p.containerID, netns: netnsPath(p.ns), ifName: p.ifName };
+    const r = p.host.runs === 'flanneld'
+      ? await this.bridgePlugin(p.host, 'DEL', this.flannelPodConf(p.host), where)
+      : await this.plugin(p.host, 'DEL', this.pluginConf(p.host), where);
     deleteNetns(p.ns);
     this.pods.splice(this.pods.indexOf(p), 1);
     return r;

@@ -39,7 +39,7 @@ describe('twilld in three lab hosts', { skip }, () => {
       const key = `/coreos.com/network/subnets/${env['FLANNEL_SUBNET']!.replace(/\.1\/24$/, '.0-24')}`;
       assert.ok(keys.includes(key), `${key} in ${keys.join(',')}`);
       const value = JSON.parse(lab.etcd.ctl('get', '--print-value-only', key)) as Record<string, unknown>;
-      assert.deepEqual(Object.keys(value), ['PublicIP', 'BackendType', 'BackendData']);
+      assert.deepEqual(Object.keys(value), ['PublicIP', 'PublicIPv6', 'BackendType', 'BackendData'], 'flannel\'s LeaseAttrs fields, in its order');
       assert.equal(value['PublicIP'], h.ip);
       const mac = sh('ip', ['-n', h.ns, '-j', 'link', 'show', 'flannel.1']);
       assert.equal((value['BackendData'] as { VtepMAC: string }).VtepMAC, (JSON.parse(mac) as Array<{ address: string }>)[0]!.address);

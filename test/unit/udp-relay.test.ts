@@ -12,7 +12,7 @@ import { decrementTtl, destinationOf, isIpv4, netUnreachable, sourceOf, writeU32
 import { completeChecksum, type Segments, segmentTcpV4, TcpCoalescer, VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4, VNET_HDR_LEN } from '../../daemon/backend/udp/offload.js';
 import { PeerTable, sockaddrIn } from '../../daemon/backend/udp/peer-table.js';
 import { parseUdpConfig, udpPeers } from '../../daemon/backend/udp/udp-backend.js';
-import type { Lease } from '../../daemon/subnet/lease.js';
+import { decodeLease, type Lease } from '../../daemon/subnet/lease.js';
 
 /** An IPv4 packet with a valid header checksum and `payload` bytes of payload. */
 function packet(o: { src: string; dst: string; ttl?: number; proto?: number; payload?: number; frag?: number; id?: number }): Buffer {
@@ -134,6 +134,14 @@ describe('udp backend config and peers', () => {
     const r = udpPeers([lease('10.42.1.0/24', '192.168.0.1', 'udp'), lease('10.42.2.0/24', '192.168.0.2', 'vxlan')]);
     assert.deepEqual(r.peers, [{ subnet: parseIp('10.42.1.0'), prefix: 24, publicIp: parseIp('192.168.0.1') }]);
     assert.deepEqual(r.unroutable, ['10.42.2.0/24: vxlan lease, not udp']);
+  });
+
+  it('takes flanneld\'s udp leases, which carry no BackendType, as peers', () => {
+    const d = decodeLease('10.42.3.0-24', '{"PublicIP":"192.168.0.3","PublicIPv6":null}');
+    assert.ok(d.ok);
+    const r = udpPeers([d.lease]);
+    assert.deepEqual(r.peers, [{ subnet: parseIp('10.42.3.0'), prefix: 24, publicIp: parseIp('192.168.0.3') }]);
+    assert.deepEqual(r.unroutable, []);
   });
 });
 

@@ -26,12 +26,16 @@ export function parseUdpConfig(backend: Record<string, unknown>): UdpConfig {
   return parseBackendConfig('udp', backend) as unknown as UdpConfig; // the schema is UdpConfig's
 }
 
-/** The relay's peers for a set of remote leases; leases it cannot use are listed apart. */
+/**
+ * The relay's peers for a set of remote leases; leases it cannot use are listed apart. flannel's
+ * udp backend writes its leases without a BackendType (pkg/backend/udp `RegisterNetwork` sets only
+ * PublicIP), so a lease without one is a udp peer too.
+ */
 export function udpPeers(remote: readonly Lease[]): { peers: Peer[]; unroutable: string[] } {
   const peers: Peer[] = [];
   const unroutable: string[] = [];
   for (const l of remote) {
-    if (l.attrs.BackendType !== 'udp' || !isIp(l.attrs.PublicIP)) {
+    if ((l.attrs.BackendType !== 'udp' && l.attrs.BackendType !== '') || !isIp(l.attrs.PublicIP)) {
       unroutable.push(`${formatCidr(l.subnet)}: ${l.attrs.BackendType} lease, not udp`);
       continue;
     }
