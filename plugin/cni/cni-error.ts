@@ -15,7 +15,9 @@ export const CNI_ERR = {
   DECODE: 6,
   INVALID_NETWORK_CONFIG: 7,
   TRY_AGAIN_LATER: 11,
+  /** STATUS: the plugin cannot service ADD requests (twill: daemon down or not ready, no free pod address). */
   STATUS_NOT_AVAILABLE: 50,
+  /** STATUS: not available, and existing containers may have limited connectivity (twill never answers it). */
   STATUS_LIMITED_CONNECTIVITY: 51,
   /** twill: the kernel refused a change (link, address, route). */
   KERNEL: 100,

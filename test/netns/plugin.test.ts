@@ -231,7 +231,7 @@ describe('twill plugin against a running twilld', { skip }, () => {
     await lab.delPod(keep);
   });
 
-  it('a full subnet: ADD fails clearly, STATUS says 51, and nothing is left behind', async () => {
+  it('a full subnet: ADD fails clearly, STATUS says 50 (not 51: existing pods keep their connectivity), and nothing is left behind', async () => {
     const pods: LabPod[] = [];
     for (let i = 0; i < 29; i++) pods.push(await lab.addPod(h)); // a /27 has 29 pod addresses
     const vethsBefore = vethsOn(h).length;
@@ -243,7 +243,9 @@ describe('twill plugin against a running twilld', { skip }, () => {
     assert.equal(vethsOn(h).length, vethsBefore);
     assert.equal(ipIn(ns, '-o', 'link', 'show').split('\n').filter(Boolean).length, 1, 'only lo in the pod');
     const status = await lab.plugin(h, 'STATUS', lab.pluginConf(h));
-    assert.equal(status.json?.['code'], 51);
+    // SPEC 1.1.0, STATUS: 50 "cannot service ADD requests"; 51 adds "existing containers may have limited connectivity".
+    assert.deepEqual([status.code, status.json?.['code']], [1, 50]);
+    assert.match(String(status.json?.['msg']), /no free pod address/);
     deleteNetns(ns);
     for (const p of pods) await lab.delPod(p);
     assert.equal((await lab.plugin(h, 'STATUS', lab.pluginConf(h))).code, 0);
