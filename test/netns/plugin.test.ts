@@ -317,6 +317,29 @@ describe('twill plugin against a running twilld', { skip }, () => {
     }
   });
 
+  it('gives the kernel non-ASCII interface and bridge names as UTF-8: ADD, CHECK and DEL find them again', async () => {
+    const ifName = 'eth-é'; // 6 bytes in UTF-8
+    const bridge = 'brü-twill'; // 10 bytes
+    const ns = createNetns(`tw-${lab.id}-u8`);
+    const conf = lab.pluginConf(h, '1.1.0', { bridge });
+    const o = { containerID: `utf8-${lab.id}`, netns: netnsPath(ns), ifName };
+    try {
+      const add = await lab.plugin(h, 'ADD', conf, o);
+      assert.equal(add.code, 0, add.stdout + add.stderr);
+      const podLinks = (JSON.parse(ipIn(ns, '-j', 'link', 'show')) as Array<{ ifname: string }>).map((l) => l.ifname);
+      assert.deepEqual(podLinks.filter((n) => n !== 'lo'), [ifName], 'the pod interface has the name asked for, in UTF-8');
+      assert.equal((JSON.parse(ipIn(h.ns, '-j', 'link', 'show', 'dev', bridge)) as Array<{ ifname: string }>)[0]!.ifname, bridge);
+      assert.equal((await lab.plugin(h, 'CHECK', { ...conf, prevResult: add.json }, o)).code, 0, 'CHECK reads the names back');
+      assert.equal((await lab.plugin(h, 'DEL', conf, o)).code, 0);
+      assert.deepEqual(ipIn(ns, '-o', 'link', 'show').split('\n').filter(Boolean).length, 1, 'only lo left in the pod');
+      const tooLong = await lab.plugin(h, 'ADD', conf, { ...o, ifName: 'é'.repeat(8) });
+      assert.deepEqual([tooLong.code, tooLong.json?.['code'], tooLong.stderr], [1, 4, ''], '16 bytes in 8 characters');
+    } finally {
+      deleteNetns(ns);
+      if (ipIn(h.ns, '-o', 'link', 'show').includes(`: ${bridge}:`)) ipIn(h.ns, 'link', 'del', bridge);
+    }
+  });
+
   it('honours a requested MAC and address (runtimeConfig, containerd-style capitalised keys)', async () => {
     const lease = await lab.api<{ subnet: string }>(h, '/v1/lease');
     const want = lease.subnet.replace(/\d+\/27$/, (m) => String(Number(m.split('/')[0]) + 20));
