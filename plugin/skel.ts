@@ -4,7 +4,8 @@
  * error object on stdout with exit status 1. Nothing else is ever printed on stdout.
  */
 import { CNI_ERR, CniError, toCniError } from './cni/cni-error.js';
-import { compareVersions, CURRENT_VERSION, SUPPORTED_VERSIONS } from './cni/types.js';
+import { CURRENT_VERSION, SUPPORTED_VERSIONS } from './cni/types.js';
+import { compareVersions } from '../shared/cni-version.js';
 import { DecodeError } from '../shared/errors.js';
 import { interfaceNameProblem } from './cni/interface-name.js';
 import { isOwnNetns } from './netns.js';

@@ -7,7 +7,8 @@
 import { isIP } from 'node:net';
 import { CNI_ERR, CniError } from './cni-error.js';
 import type { CniDns, CniInterface, CniIpConfig, CniResult, CniRoute } from './types.js';
-import { compareVersions, SUPPORTED_VERSIONS } from './types.js';
+import { SUPPORTED_VERSIONS } from './types.js';
+import { compareVersions } from '../../shared/cni-version.js';
 
 /** Renders the internal result for `version`. */
 export function convertResult(r: CniResult, version: string): Record<string, unknown> {
