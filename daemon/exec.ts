@@ -13,17 +13,23 @@ export interface ExecResult {
   code: number;
 }
 
-/** Runs a program with an argument array and optional stdin; never throws for a non-zero exit. */
-export function run(file: string, args: readonly string[], stdin?: string): Promise<ExecResult> {
+/** How to run a child: its environment (default: the daemon's), and how long it may take before it is killed. */
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+}
+
+/** Runs a program with an argument array and optional stdin; never throws for a non-zero exit (a timeout is one). */
+export function run(file: string, args: readonly string[], stdin?: string, o: RunOptions = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     if (stdin === undefined) {
-      execFile(file, args, { maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+      execFile(file, args, { maxBuffer: 256 * 1024 * 1024, encoding: 'utf8', ...(o.env ? { env: o.env } : {}), ...(o.timeoutMs ? { timeout: o.timeoutMs } : {}) }, (err, stdout, stderr) => {
         if (err && typeof (err as NodeJS.ErrnoException).code === 'string') return reject(new KernelError(`cannot run ${file}: ${err.message}`, { cause: err }));
         resolve({ stdout, stderr, code: err ? (typeof err.code === 'number' ? err.code : 1) : 0 });
       });
       return;
     }
-    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(o.env ? { env: o.env } : {}), ...(o.timeoutMs ? { timeout: o.timeoutMs } : {}) });
     const out: Buffer[] = [];
     const errOut: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));

@@ -102,11 +102,17 @@ const cli = yargs(hideBin(process.argv))
       'bin-dir': { type: 'string', default: '/opt/cni/bin', describe: 'CNI plugin directory' },
       'conf-dir': { type: 'string', default: '/etc/cni/net.d', describe: 'CNI config directory' },
       'conf-name': { type: 'string', default: '10-twill.conflist', describe: 'file name of the conflist' },
-      conflist: { type: 'string', describe: 'conflist file to install (default: twill + portmap)' },
+      conflist: { type: 'string', describe: 'conflist file to install (default: twill + portmap); its cniVersion/cniVersions are set to what its plugins speak' },
       plugin: { type: 'string', describe: 'the twill plugin executable (default: next to twilld)' },
-    }).env('TWILLD'), (a) => {
+      'cni-path': { type: 'string', describe: 'where the runtime finds the chained plugins (its CNI_PATH, ":"-separated), asked for the CNI versions they speak (default: --bin-dir)' },
+    }).env('TWILLD'), async (a) => {
       try {
-        const done = installCni({ binDir: a['bin-dir'], confDir: a['conf-dir'], confName: a['conf-name'], plugin: a.plugin ?? defaultPluginPath(), ...(a.conflist ? { conflist: a.conflist } : {}) });
+        const done = await installCni({
+          binDir: a['bin-dir'], confDir: a['conf-dir'], confName: a['conf-name'], plugin: a.plugin ?? defaultPluginPath(),
+          ...(a.conflist ? { conflist: a.conflist } : {}),
+          ...(a['cni-path'] ? { pluginDirs: a['cni-path'].split(':').filter(Boolean) } : {}),
+          warn: (text) => process.stderr.write(`warning: ${text}\n`),
+        });
         process.stdout.write(done.join('\n') + '\n');
       } catch (e) {
         fail(e);

@@ -18,7 +18,7 @@ function fail(msg: string): never {
 export async function cmdCheck(a: CmdArgs): Promise<void> {
   const conf = a.conf;
   if (!conf.prevResult) throw new CniError(CNI_ERR.INVALID_NETWORK_CONFIG, 'Required prevResult missing');
-  const prev = parsePrevResult(conf.prevResult);
+  const prev = parsePrevResult(conf.prevResult, conf.cniVersion);
   const idx = (prev.interfaces ?? []).findIndex((i) => i.name === a.ifName && i.sandbox === a.netns);
   const ipConf = (prev.ips ?? []).find((ip) => (idx >= 0 ? ip.interface === idx : true) && !ip.address.includes(':'));
   if (!ipConf) fail(`prevResult has no IPv4 address for ${a.ifName}`);

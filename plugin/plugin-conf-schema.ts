@@ -6,6 +6,8 @@
 import { DEFAULT_SOCKET_PATH } from '../shared/protocol/api.js';
 import { DEFAULT_DATA_DIR } from '../shared/protocol/pending-release.js';
 
+// Characters only: the limit the kernel sets is 15 bytes in UTF-8, which parsePluginConf checks
+// (plugin/cni/interface-name.ts) after this schema.
 const IFNAME_PATTERN = '^[^/:\\s]{1,15}$';
 const attachmentsSchema = {
   type: 'array',

@@ -6,6 +6,7 @@
 import type { ErrorObject } from 'ajv';
 import { throwAjvErrors } from '../shared/config/ajv-errors.js';
 import { CNI_ERR, CniError } from './cni/cni-error.js';
+import { interfaceNameProblem } from './cni/interface-name.js';
 import { isIp } from '../shared/ip/cidr.js';
 import { isMac } from '../shared/net/mac.js';
 import validatePluginConf from './validate-plugin-conf.js';
@@ -44,6 +45,8 @@ export function parsePluginConf(raw: unknown): PluginConf {
       throw new CniError(CNI_ERR.INVALID_NETWORK_CONFIG, (e as Error).message);
     }
   }
+  const bridgeProblem = interfaceNameProblem(raw.bridge);
+  if (bridgeProblem) throw new CniError(CNI_ERR.INVALID_NETWORK_CONFIG, `invalid network config: bridge ${JSON.stringify(raw.bridge)} ${bridgeProblem}`);
   if (raw.mtu !== 0 && raw.mtu < 68) throw new CniError(CNI_ERR.INVALID_NETWORK_CONFIG, `invalid network config: mtu ${raw.mtu} is too small: use 0 (from the lease) or at least 68`);
   return raw;
 }

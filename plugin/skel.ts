@@ -4,8 +4,10 @@
  * error object on stdout with exit status 1. Nothing else is ever printed on stdout.
  */
 import { CNI_ERR, CniError, toCniError } from './cni/cni-error.js';
-import { compareVersions, CURRENT_VERSION, SUPPORTED_VERSIONS } from './cni/types.js';
+import { CURRENT_VERSION, SUPPORTED_VERSIONS } from './cni/types.js';
+import { compareVersions } from '../shared/cni-version.js';
 import { DecodeError } from '../shared/errors.js';
+import { interfaceNameProblem } from './cni/interface-name.js';
 import { isOwnNetns } from './netns.js';
 import type { PluginConf } from './plugin-conf.js';
 
@@ -46,12 +48,10 @@ const REQUIRED: Record<string, string[]> = {
 const MIN_VERSION: Record<string, string> = { CHECK: '0.4.0', GC: '1.1.0', STATUS: '1.1.0' };
 const CONTAINER_ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
-/** Checks CNI_IFNAME as the reference ValidateInterfaceName does. */
+/** Checks CNI_IFNAME as the reference ValidateInterfaceName does (in UTF-8 bytes); returns the problem or null. */
 export function validateIfName(name: string): string | null {
-  if (name.length > 15) return `CNI_IFNAME "${name}" is longer than 15 characters`;
-  if (name === '.' || name === '..') return `CNI_IFNAME "${name}" is not a valid interface name`;
-  if (/[/:\s]/.test(name)) return `CNI_IFNAME "${name}" contains /, : or whitespace`;
-  return null;
+  const problem = interfaceNameProblem(name);
+  return problem && `CNI_IFNAME ${JSON.stringify(name)} ${problem}`;
 }
 
 function decode(buf: Buffer): unknown {
@@ -119,6 +119,11 @@ export async function runSkel(funcs: PluginFuncs, io: PluginIo): Promise<number>
     if (netns && !netns.startsWith('/')) throw new CniError(CNI_ERR.INVALID_ENV, `CNI_NETNS "${netns.slice(0, 200)}" is not an absolute path`);
     // The reference skel refuses this too: ADD would configure, and DEL delete, the host's own interfaces.
     if (netns && isOwnNetns(netns)) throw new CniError(CNI_ERR.INVALID_ENV, `CNI_NETNS ${netns.slice(0, 200)} is the plugin's own network namespace, not a container's`);
+    // Checked before anything is done (ADD would set the pod up first); DEL takes whatever it gets.
+    if ((command === 'ADD' || command === 'CHECK') && conf.prevResult !== undefined) {
+      const { parsePrevResult } = await import('./cni/convert.js');
+      parsePrevResult(conf.prevResult, version);
+    }
     const a: CmdArgs = { containerID, netns, ifName, args: parseCniArgs(env['CNI_ARGS'] ?? ''), path: env['CNI_PATH'] ?? '', conf };
     switch (command) {
       case 'ADD':

@@ -2,7 +2,7 @@
  * The CNI error object and the one mapping from twill's error classes to CNI codes.
  * Codes (SPEC 1.1.0): 1 incompatible version, 2 unsupported field, 3 unknown container,
  * 4 invalid environment variables, 5 I/O failure, 6 decode failure, 7 invalid network config,
- * 11 try again later, 50/51 STATUS; 100+ are twill's own.
+ * 11 try again later, 50 STATUS; 100+ are twill's own.
  */
 import { AppError, DecodeError, InvalidConfigError, NsPathNotExistError, NsPathNotNetnsError } from '../../shared/errors.js';
 
@@ -15,8 +15,12 @@ export const CNI_ERR = {
   DECODE: 6,
   INVALID_NETWORK_CONFIG: 7,
   TRY_AGAIN_LATER: 11,
+  /**
+   * STATUS: the plugin cannot service ADD requests (twill: daemon down or not ready, no free pod
+   * address). The spec's 51 (existing containers may also have limited connectivity) is never
+   * twill's answer: see cmd-status.ts.
+   */
   STATUS_NOT_AVAILABLE: 50,
-  STATUS_LIMITED_CONNECTIVITY: 51,
   /** twill: the kernel refused a change (link, address, route). */
   KERNEL: 100,
   /** twill: CHECK found the attachment differs from prevResult. */

@@ -40,14 +40,3 @@ export interface CniResult {
   routes?: CniRoute[];
   dns?: CniDns;
 }
-
-/** Compares dotted versions: negative when a < b. */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < 3; i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}

@@ -147,11 +147,11 @@ export class NlWriter {
     return this;
   }
 
-  /** A NUL-terminated string (interface names, link kinds). */
+  /** A NUL-terminated string in UTF-8, as the kernel and iproute2 read names (interface names, link kinds). */
   str(type: number, s: string): this {
-    const n = Buffer.byteLength(s, 'latin1');
+    const n = Buffer.byteLength(s, 'utf8');
     const at = this.attr(type, n + 1);
-    this.buf.write(s, at, 'latin1');
+    this.buf.write(s, at, 'utf8');
     return this;
   }
 
@@ -241,9 +241,9 @@ export function parseAttrs(b: Buffer): Map<number, Buffer> {
   return m;
 }
 
-/** A NUL-terminated string attribute's text. */
+/** A NUL-terminated string attribute's text, read as UTF-8. */
 export function attrString(b: Buffer | undefined): string | undefined {
   if (!b) return undefined;
   const nul = b.indexOf(0);
-  return b.toString('latin1', 0, nul < 0 ? b.length : nul);
+  return b.toString('utf8', 0, nul < 0 ? b.length : nul);
 }

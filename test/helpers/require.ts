@@ -14,6 +14,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { test } from 'node:test';
 import { ETCD_BIN } from './etcd.js';
+import { LIBCNI_SRC } from './libcni.js';
 import { canUseNetns } from './netns.js';
 import { FLANNELD_BIN, REF_PLUGINS } from './paths.js';
 
@@ -84,6 +85,13 @@ export const FLANNELD: Need = {
       return false;
     }
   },
+};
+
+/** Go and libcni's source, to build a cnitool that runs conflists through the real libcni. */
+export const LIBCNI: Need = {
+  what: `Go and libcni's source at ${LIBCNI_SRC}`,
+  install: 'apt-get install golang-go golang-github-appc-cni-dev',
+  met: () => onPath('go') && existsSync(LIBCNI_SRC),
 };
 
 /** True when TWILL_TEST_REQUIRE=all: an unmet need fails instead of skipping. Throws on any other value. */

@@ -1,8 +1,9 @@
 /**
  * Hostile input to the plugin executable: ≥ 1,000 generated malformed inputs (broken JSON, wrong
  * types, huge values, unknown versions, bad CNI_IFNAME/CNI_CONTAINERID/CNI_NETNS, missing variables,
- * oversized stdin). Every one must be answered with exactly one CNI error object with the expected
- * code on stdout, exit status 1, no stack trace on stdout, and nothing left behind.
+ * oversized stdin, names over 15 UTF-8 bytes, malformed prevResults). Every one must be answered with
+ * exactly one CNI error object with the expected code on stdout, exit status 1, no stack trace on
+ * stdout or stderr, and nothing left behind.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -76,6 +77,30 @@ function generate(n: number, seed: number, goodConf: Record<string, unknown>, po
     () => ({ kind: 'prevResult of the wrong type', env: env('CHECK'), stdin: conf({ prevResult: pick(['x', 1, [], true]) }), codes: [7] }),
     () => ({ kind: 'GC attachments of the wrong type', env: { CNI_COMMAND: 'GC', CNI_PATH: '/usr/lib/cni' }, stdin: conf({ 'cni.dev/valid-attachments': pick(['x', [1], [{ containerID: 1 }], { a: 1 }]) }), codes: [7] }),
   ];
+  // Issue #20, item 9: names are counted in UTF-8 bytes (IFNAMSIZ), whitespace as Go's unicode.IsSpace
+  // knows it, and prevResult is checked field by field before anything is done.
+  const overlong = ['é'.repeat(8), 'eth' + 'é'.repeat(7), '€'.repeat(6), '日本語のインターフェース', '😀'.repeat(4), 'ü'.repeat(15), 'veth-' + 'ß'.repeat(6)];
+  const spaced = ['eth\u00a00', 'eth\u00850', 'eth\u20030', 'eth\u30000', 'eth\u2028', '\u1680x'];
+  const goodPrev = () => ({ cniVersion: '1.1.0', interfaces: [{ name: 'eth0', sandbox: podNs }], ips: [{ address: '10.56.1.2/24', gateway: '10.56.1.1', interface: 0 }], routes: [{ dst: '0.0.0.0/0', gw: '10.56.1.1' }], dns: { nameservers: ['10.56.0.10'] } });
+  const breakPrev: Array<(p: Record<string, unknown>) => void> = [
+    (p) => { p['cniVersion'] = pick([1, false, '9.9.9', 'x', [], '1.1']); },
+    (p) => { p['interfaces'] = pick(['x', {}, 5, [null], [5], [{}], [{ name: 5 }], [{ name: 'eth0', mtu: 'x' }], [{ name: 'eth0', mac: 7 }], [{ name: 'eth0', sandbox: {} }]]); },
+    (p) => { p['ips'] = pick(['x', {}, [null], [1], [{}], [{ address: 5 }], [{ address: '10.1.1.1' }], [{ address: `x${junk(8)}` }], [{ address: '10.1.1.1/24', gateway: `x${junk(4)}` }], [{ address: '10.1.1.1/24', interface: 7 }], [{ address: '10.1.1.1/24', interface: -1 }], [{ address: '10.1.1.1/24', interface: 0.5 }], [{ address: '1.2.3.4/99' }], [{ address: '::1/200' }]]); },
+    (p) => { p['routes'] = pick(['x', [null], [{}], [{ dst: 'default' }], [{ dst: '0.0.0.0/0', gw: 'router' }], [{ dst: '0.0.0.0/0', mtu: '1500' }], [{ dst: '10.0.0.0/8', table: 1.5 }]]); },
+    (p) => { p['dns'] = pick(['x', [], 5, { nameservers: 'x' }, { search: [1] }, { domain: {} }, { options: [null] }]); },
+    (p) => { p['cniVersion'] = pick(['0.1.0', '0.2.0']); p['ip4'] = pick(['x', [], {}, { ip: 5 }, { ip: '10.1.1.1' }, { ip: '10.1.1.2/24', gateway: 7 }, { ip: '10.1.1.2/24', routes: [{ dst: 'x' }] }]); },
+  ];
+  const hostilePrev = () => {
+    const p: Record<string, unknown> = goodPrev();
+    pick(breakPrev)(p);
+    return p;
+  };
+  gens.push(
+    () => ({ kind: 'CNI_IFNAME over 15 UTF-8 bytes', env: env(pick(cmds), { CNI_IFNAME: pick(overlong) }), stdin: conf({}), codes: [4] }),
+    () => ({ kind: 'CNI_IFNAME with Unicode whitespace or not UTF-8', env: env(pick(cmds), { CNI_IFNAME: pick([...spaced, 'eth\ufffd', '\ufffd']) }), stdin: conf({}), codes: [4] }),
+    () => ({ kind: 'bridge over 15 UTF-8 bytes or with Unicode whitespace', env: env(pick(cmds)), stdin: conf({ bridge: pick([...overlong, ...spaced, 'br\ufffd']) }), codes: [7] }),
+    () => ({ kind: 'malformed prevResult', env: env(pick(['ADD', 'CHECK'])), stdin: conf({ prevResult: hostilePrev() }), codes: [7] }),
+  );
   return Array.from({ length: n }, () => pick(gens)());
 }
 
@@ -109,7 +134,8 @@ describe(`fuzzing the plugin with ${COUNT} hostile inputs`, { skip }, () => {
           : lines.length !== 1 || !obj ? 'stdout is not one JSON object'
           : typeof obj.code !== 'number' || typeof obj.msg !== 'string' ? 'no code/msg'
           : !c.codes.includes(obj.code) ? `code ${obj.code}, expected ${c.codes.join('/')}`
-          : /\n\s+at /.test(r.stdout) ? 'stack trace on stdout' : '';
+          : /\n\s+at /.test(r.stdout) ? 'stack trace on stdout'
+          : /\n\s+at /.test(r.stderr) ? `stack trace on stderr: ${r.stderr.slice(0, 200)}` : '';
         if (problem) failures.push(`${c.kind}: ${problem}: ${r.stdout.slice(0, 300)} env=${JSON.stringify(c.env).slice(0, 200)}`);
       }
     };

@@ -231,7 +231,7 @@ describe('twill plugin against a running twilld', { skip }, () => {
     await lab.delPod(keep);
   });
 
-  it('a full subnet: ADD fails clearly, STATUS says 51, and nothing is left behind', async () => {
+  it('a full subnet: ADD fails clearly, STATUS says 50 (not 51: existing pods keep their connectivity), and nothing is left behind', async () => {
     const pods: LabPod[] = [];
     for (let i = 0; i < 29; i++) pods.push(await lab.addPod(h)); // a /27 has 29 pod addresses
     const vethsBefore = vethsOn(h).length;
@@ -243,7 +243,9 @@ describe('twill plugin against a running twilld', { skip }, () => {
     assert.equal(vethsOn(h).length, vethsBefore);
     assert.equal(ipIn(ns, '-o', 'link', 'show').split('\n').filter(Boolean).length, 1, 'only lo in the pod');
     const status = await lab.plugin(h, 'STATUS', lab.pluginConf(h));
-    assert.equal(status.json?.['code'], 51);
+    // SPEC 1.1.0, STATUS: 50 "cannot service ADD requests"; 51 adds "existing containers may have limited connectivity".
+    assert.deepEqual([status.code, status.json?.['code']], [1, 50]);
+    assert.match(String(status.json?.['msg']), /no free pod address/);
     deleteNetns(ns);
     for (const p of pods) await lab.delPod(p);
     assert.equal((await lab.plugin(h, 'STATUS', lab.pluginConf(h))).code, 0);
@@ -312,6 +314,29 @@ describe('twill plugin against a running twilld', { skip }, () => {
     } finally {
       deleteNetns(ns);
       ipIn(h.ns, 'link', 'del', 'twnotbr0');
+    }
+  });
+
+  it('gives the kernel non-ASCII interface and bridge names as UTF-8: ADD, CHECK and DEL find them again', async () => {
+    const ifName = 'eth-é'; // 6 bytes in UTF-8
+    const bridge = 'brü-twill'; // 10 bytes
+    const ns = createNetns(`tw-${lab.id}-u8`);
+    const conf = lab.pluginConf(h, '1.1.0', { bridge });
+    const o = { containerID: `utf8-${lab.id}`, netns: netnsPath(ns), ifName };
+    try {
+      const add = await lab.plugin(h, 'ADD', conf, o);
+      assert.equal(add.code, 0, add.stdout + add.stderr);
+      const podLinks = (JSON.parse(ipIn(ns, '-j', 'link', 'show')) as Array<{ ifname: string }>).map((l) => l.ifname);
+      assert.deepEqual(podLinks.filter((n) => n !== 'lo'), [ifName], 'the pod interface has the name asked for, in UTF-8');
+      assert.equal((JSON.parse(ipIn(h.ns, '-j', 'link', 'show', 'dev', bridge)) as Array<{ ifname: string }>)[0]!.ifname, bridge);
+      assert.equal((await lab.plugin(h, 'CHECK', { ...conf, prevResult: add.json }, o)).code, 0, 'CHECK reads the names back');
+      assert.equal((await lab.plugin(h, 'DEL', conf, o)).code, 0);
+      assert.deepEqual(ipIn(ns, '-o', 'link', 'show').split('\n').filter(Boolean).length, 1, 'only lo left in the pod');
+      const tooLong = await lab.plugin(h, 'ADD', conf, { ...o, ifName: 'é'.repeat(8) });
+      assert.deepEqual([tooLong.code, tooLong.json?.['code'], tooLong.stderr], [1, 4, ''], '16 bytes in 8 characters');
+    } finally {
+      deleteNetns(ns);
+      if (ipIn(h.ns, '-o', 'link', 'show').includes(`: ${bridge}:`)) ipIn(h.ns, 'link', 'del', bridge);
     }
   });
 

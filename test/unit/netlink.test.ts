@@ -61,6 +61,17 @@ describe('NlWriter', () => {
     assert.equal(attrString(parseAttrs(a.get(18)!).get(1)), 'veth');
   });
 
+  it('writes and reads string attributes (interface names) as UTF-8, as the kernel and iproute2 see them', () => {
+    const w = new NlWriter();
+    w.start(RTM_NEWLINK, NLM_F_REQUEST, 16);
+    w.str(3, 'eth-é'); // 6 bytes in UTF-8 (é is c3 a9), 5 characters
+    const b = w.finish().view();
+    const name = attrs(b, 16).get(3)!;
+    assert.deepEqual([...name], [0x65, 0x74, 0x68, 0x2d, 0xc3, 0xa9, 0]);
+    assert.equal(b.readUInt16LE(32), 4 + 7, 'the length counts bytes, not characters');
+    assert.equal(attrString(name), 'eth-é');
+  });
+
   it('grows past its first buffer and refuses unbalanced nesting', () => {
     const w = new NlWriter(64);
     w.start(RTM_NEWLINK, NLM_F_REQUEST, 16);

@@ -58,6 +58,20 @@ describe('skel dispatcher', () => {
     ['the host netns on DEL', { ...addEnv, CNI_COMMAND: 'DEL', CNI_NETNS: `/proc/${process.pid}/ns/net` }, conf('1.0.0'), CNI_ERR.INVALID_ENV, /own network namespace/],
     ['unknown CNI_ARGS key', { ...addEnv, CNI_ARGS: 'FOO=1' }, conf('1.0.0'), CNI_ERR.UNSUPPORTED_FIELD, /unknown key FOO/],
     ['oversized stdin', addEnv, Buffer.alloc(1024 * 1024 + 10, 0x20).toString(), CNI_ERR.IO_FAILURE, /larger than/],
+    // Names are counted in UTF-8 bytes, as the kernel (IFNAMSIZ) and the reference plugins count them.
+    ['ifname of 16 bytes in 8 characters', { ...addEnv, CNI_IFNAME: 'é'.repeat(8) }, conf('1.0.0'), CNI_ERR.INVALID_ENV, /longer than 15 bytes/],
+    ['ifname that was not UTF-8', { ...addEnv, CNI_IFNAME: 'eth\ufffd' }, conf('1.0.0'), CNI_ERR.INVALID_ENV, /not valid UTF-8/],
+    ['ifname with a no-break space', { ...addEnv, CNI_IFNAME: 'eth\u00a00' }, conf('1.0.0'), CNI_ERR.INVALID_ENV, /whitespace/],
+    ['ifname with a next-line character', { ...addEnv, CNI_IFNAME: 'eth\u00850' }, conf('1.0.0'), CNI_ERR.INVALID_ENV, /whitespace/],
+    ['bridge name of 17 bytes in 12 characters', addEnv, conf('1.0.0', { bridge: 'bridge-üüüüü' }), CNI_ERR.INVALID_NETWORK_CONFIG, /bridge .*longer than 15 bytes/],
+    ['bridge name that was not UTF-8', addEnv, conf('1.0.0', { bridge: 'br\ufffd' }), CNI_ERR.INVALID_NETWORK_CONFIG, /bridge .*not valid UTF-8/],
+    // prevResult is checked before anything is done, and the error names the field.
+    ['malformed prevResult on ADD', addEnv, conf('1.0.0', { prevResult: { ips: [{ address: 5 }] } }), CNI_ERR.INVALID_NETWORK_CONFIG, /prevResult\.ips\[0\]\.address/],
+    ['prevResult address without a prefix on ADD', addEnv, conf('1.0.0', { prevResult: { ips: [{ address: '10.1.1.1' }] } }), CNI_ERR.INVALID_NETWORK_CONFIG, /prevResult\.ips\[0\]\.address/],
+    ['malformed prevResult on CHECK', { ...addEnv, CNI_COMMAND: 'CHECK' }, conf('1.0.0', { prevResult: { ips: [1, 2] } }), CNI_ERR.INVALID_NETWORK_CONFIG, /prevResult\.ips\[0\]/],
+    ['prevResult interfaces of the wrong type on CHECK', { ...addEnv, CNI_COMMAND: 'CHECK' }, conf('1.1.0', { prevResult: { interfaces: 'x', ips: [] } }), CNI_ERR.INVALID_NETWORK_CONFIG, /prevResult\.interfaces/],
+    ['prevResult ip pointing at no interface', { ...addEnv, CNI_COMMAND: 'CHECK' }, conf('1.1.0', { prevResult: { interfaces: [{ name: 'eth0' }], ips: [{ address: '10.1.1.2/24', interface: 3 }] } }), CNI_ERR.INVALID_NETWORK_CONFIG, /prevResult\.ips\[0\]\.interface/],
+    ['prevResult of an unknown version', { ...addEnv, CNI_COMMAND: 'CHECK' }, conf('1.1.0', { prevResult: { cniVersion: '9.0.0', ips: [] } }), CNI_ERR.INVALID_NETWORK_CONFIG, /prevResult\.cniVersion/],
   ];
   for (const [name, env, stdin, code, msg] of cases) {
     it(`answers ${name} with code ${code} on stdout and exit 1`, async () => {
@@ -67,8 +81,34 @@ describe('skel dispatcher', () => {
       assert.match((JSON.parse(r.out) as { msg: string; details?: string }).msg + ' ' + ((JSON.parse(r.out) as { details?: string }).details ?? ''), msg);
       assert.deepEqual(r.called, []);
       assert.doesNotMatch(r.out, /\n\s+at /, 'no stack trace on stdout');
+      assert.equal(r.err, '', 'nothing on stderr for an input error');
     });
   }
+  it('accepts names of at most 15 UTF-8 bytes and a well-formed prevResult of any version, IPv6 entries included', async () => {
+    for (const name of ['é'.repeat(7) + 'a', 'eth-é']) {
+      const r = await run({ ...addEnv, CNI_IFNAME: name }, conf('1.0.0', { bridge: 'brü-' + 'x'.repeat(10) }));
+      assert.equal(r.code, 0, r.out);
+      assert.equal(r.args!.ifName, name);
+    }
+    const prevs = [
+      { cniVersion: '1.1.0', interfaces: [{ name: 'eth0', mac: '02:00:00:00:00:01', mtu: 1450, sandbox: '/run/netns/x', socketPath: '/s' }],
+        ips: [{ address: '10.5.1.2/24', gateway: '10.5.1.1', interface: 0 }, { address: 'fd00::2/64', gateway: 'fd00::1', interface: 0 }],
+        routes: [{ dst: '0.0.0.0/0', gw: '10.5.1.1' }, { dst: '::/0', mtu: 1400, priority: 10, table: 5, scope: 0 }], dns: { nameservers: ['10.5.0.10'], domain: 'x', search: ['a'], options: ['ndots:5'] } },
+      { cniVersion: '0.4.0', ips: [{ version: '4', address: '10.5.1.2/24' }], dns: {} },
+      { cniVersion: '0.2.0', ip4: { ip: '10.5.1.2/24', gateway: '10.5.1.1', routes: [{ dst: '0.0.0.0/0' }] }, ip6: { ip: 'fd00::2/64' }, dns: {} },
+      { ips: [{ address: '10.5.1.2/24' }] },
+    ];
+    for (const prevResult of prevs) {
+      for (const command of ['ADD', 'CHECK']) {
+        const r = await run({ ...addEnv, CNI_COMMAND: command }, conf('1.1.0', { prevResult }));
+        assert.equal(r.code, 0, `${command} ${JSON.stringify(prevResult)}: ${r.out}`);
+      }
+    }
+  });
+  it('does not check prevResult on DEL, which must clean up whatever the runtime sends', async () => {
+    const r = await run({ ...addEnv, CNI_COMMAND: 'DEL' }, conf('1.1.0', { prevResult: { ips: 'junk' } }));
+    assert.deepEqual([r.code, r.called], [0, ['del']]);
+  });
   it('accepts K8S_POD_* and IgnoreUnknown in CNI_ARGS', async () => {
     assert.equal((await run({ ...addEnv, CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=a;FOO=2' }, conf('1.0.0'))).code, 0);
     assert.equal((await run({ ...addEnv, CNI_ARGS: 'K8S_POD_NAMESPACE=a;K8S_POD_NAME=b' }, conf('1.0.0'))).code, 0);
