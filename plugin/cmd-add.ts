@@ -63,7 +63,7 @@ export async function cmdAdd(a: CmdArgs): Promise<Record<string, unknown>> {
     configurePod(a.netns, a.ifName, alloc.address, routes);
     enableIpForward();
 
-    const prev = conf.prevResult ? parsePrevResult(conf.prevResult) : { cniVersion: conf.cniVersion };
+    const prev = conf.prevResult ? parsePrevResult(conf.prevResult, conf.cniVersion) : { cniVersion: conf.cniVersion };
     const base = prev.interfaces?.length ?? 0;
     const result: CniResult = {
       cniVersion: conf.cniVersion,
