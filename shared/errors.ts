@@ -97,6 +97,11 @@ export class AddressUnavailableError extends AppError {
   readonly code = 'ERR_IPAM_UNAVAILABLE';
 }
 
+/** A file or directory of state belongs to another user, or others may write it: its content is not trusted. */
+export class UntrustedPathError extends AppError {
+  readonly code = 'ERR_PATH_UNTRUSTED';
+}
+
 /** A kernel operation (a system call, a netlink request, a program like nft) failed. */
 export class KernelError extends AppError {
   readonly code = 'ERR_KERNEL';

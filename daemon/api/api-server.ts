@@ -3,11 +3,12 @@
  * over MAX_REQUEST_BYTES refused with 413, every body validated, then handed to the route's
  * handler (handlers.ts). Errors answer `{ error: { code, message, retryable } }`.
  */
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 import { ajvErrorsText } from '../../shared/config/ajv-errors.js';
 import type { Validator } from '../../shared/config/validator.js';
+import { makeDirs } from '../../shared/fs/state-dir.js';
 import { AddressExhaustedError, AddressUnavailableError, AppError, describeError } from '../../shared/errors.js';
 import {
   API_ERR, type ApiErrorCode, type ApiRequest, type ApiResponse, type ApiRoute, MAX_REQUEST_BYTES,
@@ -126,7 +127,7 @@ export class ApiServer {
 
   /** Listens on the socket path (replacing a stale file), mode 0600. */
   async listen(): Promise<void> {
-    mkdirSync(dirname(this.path), { recursive: true, mode: 0o755 });
+    makeDirs(dirname(this.path), 0o755);
     rmSync(this.path, { force: true });
     const server = createServer((req, res) => this.handle(req, res));
     server.keepAliveTimeout = 1000;

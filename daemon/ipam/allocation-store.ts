@@ -7,9 +7,10 @@
  * lost with it belonged to a pod that no longer exists. Two fsyncs would cost every pod's ADD a
  * disk flush.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../shared/fs/atomic-file.js';
+import { makeDirs, PRIVATE_DIR_MODE } from '../../shared/fs/state-dir.js';
 import { type Cidr, formatCidr, formatIp, parseIp, subnetKeyOf } from '../../shared/ip/cidr.js';
 import type { Attachment } from '../../shared/protocol/api.js';
 
@@ -34,13 +35,19 @@ interface StoreFile {
   allocations: Record<string, Attachment>;
 }
 
+/** The directory of the allocation files. */
+export function ipamDir(dataDir: string): string {
+  return join(dataDir, 'ipam');
+}
+
 /** The JSON file of one subnet under `<dataDir>/ipam/`. */
 export class FileAllocationStore implements AllocationStore {
   readonly path: string;
 
   constructor(dataDir: string, private readonly subnet: Cidr) {
-    const dir = join(dataDir, 'ipam');
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const dir = ipamDir(dataDir);
+    makeDirs(dataDir, PRIVATE_DIR_MODE);
+    makeDirs(dir, PRIVATE_DIR_MODE);
     this.path = join(dir, `${subnetKeyOf(subnet)}.json`);
   }
 

@@ -4,7 +4,7 @@
  * chaining with the reference portmap plugin.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +13,7 @@ import { REF_PLUGINS } from '../helpers/paths.js';
 import { cniEnv, runPlugin } from '../helpers/run-plugin.js';
 import { until } from '../helpers/wait.js';
 import { hostVethName } from '../../shared/net/attachment-hash.js';
+import { queueRelease } from '../../shared/protocol/pending-release.js';
 import { Lab, type LabHost, type LabPod } from '../lab/lab.js';
 import { ETCD, NETNS, PORTMAP, skipUnless } from '../helpers/require.js';
 
@@ -214,6 +215,30 @@ describe('twill plugin against a running twilld', { skip }, () => {
     const bad = post({ containerID: 'x', ifName: 'eth0', netns: 'self' });
     assert.match(bad, / 400$/);
     assert.match(bad, /netns must match pattern/);
+  });
+
+  it('a release queued while the daemon was unreachable never frees the address of a later ADD of the same attachment', async () => {
+    // As runtimes that reuse container IDs do (podman restart, ctr): DEL cannot reach the daemon
+    // (stalled, restarting) and queues the release; the same ID is ADDed again at once. The
+    // daemon looks at the queue every PENDING_POLL_MS: a marker in the queue shows when it just
+    // did, so that the DEL and the ADD both happen before it looks again.
+    const pod = await lab.addPod(h);
+    const ids = { containerID: pod.containerID, netns: netnsPath(pod.ns), ifName: 'eth0' };
+    const queue = join(h.dataDir, 'pending-releases');
+    const queued = () => (existsSync(queue) ? readdirSync(queue).filter((n) => n.endsWith('.json')) : []);
+    queueRelease(h.dataDir, { containerID: `marker-${lab.id}`, ifName: 'eth0' });
+    await until('the daemon to look at its queue', () => queued().length === 0, 10_000, 5);
+    const del = await lab.plugin(h, 'DEL', { ...lab.pluginConf(h), socket: join(h.dir, 'unreachable.sock') }, ids);
+    assert.equal(del.code, 0, del.stdout + del.stderr);
+    assert.match(del.stderr, /queued for the daemon/);
+    const again = await lab.plugin(h, 'ADD', lab.pluginConf(h), ids);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    const address = ((again.json?.['ips'] as Array<{ address: string }>)[0]!).address.split('/')[0]!;
+    await until('the daemon to take the queued release', () => queued().length === 0, 10_000, 50);
+    const held = (await lab.api<Array<{ containerID: string; address: string }>>(h, '/v1/ipam/allocations')).filter((x) => x.containerID === pod.containerID);
+    assert.deepEqual(held.map((x) => x.address), [address], 'the new ADD keeps its address');
+    assert.ok(lab.ping(pod.ns, (await lab.api<{ gateway: string }>(h, '/v1/lease')).gateway), 'the pod still works');
+    await lab.delPod(pod);
   });
 
   it('GC releases addresses and removes veths of attachments not listed as valid', async () => {

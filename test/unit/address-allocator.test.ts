@@ -90,4 +90,15 @@ describe('pod address file store', () => {
     assert.deepEqual(released.map((r) => r.containerID), ['c3']);
     assert.deepEqual(open().list().map((r) => r.containerID), ['c2', 'c4']);
   });
+  it('makes its directories 0700 whatever the umask', () => {
+    const before = process.umask(0);
+    try {
+      const sub = join(dir, 'data');
+      new FileAllocationStore(sub, parseCidr('10.5.1.0/24'));
+      assert.equal(statSync(sub).mode & 0o777, 0o700);
+      assert.equal(statSync(join(sub, 'ipam')).mode & 0o777, 0o700);
+    } finally {
+      process.umask(before);
+    }
+  });
 });

@@ -24,7 +24,7 @@ function deps(links: Pick<LinkDeleter, 'delete'> = { delete: () => ({ deleting: 
   return {
     network: parseCidr('10.5.0.0/16'), backendType: 'vxlan', mtu: 1450, ipMasq: false,
     lease: { current: { subnet, attrs: { PublicIP: '192.168.9.1', BackendType: 'vxlan', BackendData: null }, leaseId: '1', expiresAt: 0 }, held: true },
-    ipam: new AddressAllocator(subnet, memoryStore()), links, log: testLogger(),
+    ipam: new AddressAllocator(subnet, memoryStore()), pending: { takeFor: () => undefined }, links, log: testLogger(),
   };
 }
 
