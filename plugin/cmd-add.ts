@@ -25,7 +25,7 @@ export async function cmdAdd(a: CmdArgs): Promise<Record<string, unknown>> {
   const undo: Array<() => Promise<unknown>> = [];
   const attachment = { containerID: a.containerID, ifName: a.ifName };
   try {
-    const pending = client.start('POST /v1/ipam/allocate', want.ip ? { ...attachment, ip: want.ip } : attachment);
+    const pending = client.start('POST /v1/ipam/allocate', want.ip ? { ...attachment, network: conf.name, ip: want.ip } : { ...attachment, network: conf.name });
     // While the daemon allocates: load the netlink code, read the bridge, name the host veth. A
     // failure there is thrown once the allocation is known, so that the address is released.
     let prepared: { links: typeof import('./links.js'); current: Link | null; hostName: string } | undefined;

@@ -62,15 +62,16 @@ export function apiHandlers(d: ApiDeps): ApiHandlers {
       const a = { containerID: r.containerID, ifName: r.ifName };
       // A release queued before this request frees what the attachment held before it, not what it gets now.
       d.pending.takeFor(a);
-      const ip = d.ipam.allocate(a, r.ip);
-      d.log.info({ containerID: a.containerID, ifName: a.ifName, address: formatIp(ip) }, 'address allocated');
+      const ip = d.ipam.allocate(a, { network: r.network, ip: r.ip });
+      d.log.info({ containerID: a.containerID, ifName: a.ifName, network: r.network, address: formatIp(ip) }, 'address allocated');
       return { address: d.ipam.addressText(ip), gateway: formatIp(gatewayOf(d.lease.current.subnet)), lease: leaseInfo(d) };
     },
     'POST /v1/ipam/release': (a) => ({ released: release(a) }),
     'POST /v1/ipam/gc': (r) => {
-      const released = d.ipam.gc(r.valid);
-      if (released.length) d.log.info({ released: released.length, kept: r.valid.length }, 'addresses garbage-collected');
-      return { released };
+      const { released, adopted } = d.ipam.gc(r.network, r.valid);
+      if (adopted.length) d.log.info({ network: r.network, adopted: adopted.length }, 'allocations without a network given to the network collected');
+      if (released.length) d.log.info({ network: r.network, released: released.length, kept: r.valid.length }, 'addresses garbage-collected');
+      return { released, held: d.ipam.list().map((e) => ({ containerID: e.containerID, ifName: e.ifName })) };
     },
     'POST /v1/attachments/delete': (r) => {
       // The veth first: the kernel unlists it while the address is released. The release happens

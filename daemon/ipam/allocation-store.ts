@@ -6,6 +6,11 @@
  * of the host with it (their namespaces are gone; the runtime ADDs them again), so an allocation
  * lost with it belonged to a pod that no longer exists. Two fsyncs would cost every pod's ADD a
  * disk flush.
+ *
+ * Each allocation records its network (`network`, the plugin config's `name`). Files written
+ * before networks were recorded have none: such an allocation is released by its attachment's
+ * DEL, by a GC without a network (an older plugin's), or becomes a network's when that network's
+ * GC lists its attachment as valid; a network's GC never releases it.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,10 +19,15 @@ import { makeDirs, PRIVATE_DIR_MODE } from '../../shared/fs/state-dir.js';
 import { type Cidr, formatCidr, formatIp, parseIp, subnetKeyOf } from '../../shared/ip/cidr.js';
 import type { Attachment } from '../../shared/protocol/api.js';
 
+/** Who holds an address: the attachment, and its network (absent: recorded without one). */
+export interface Allocation extends Attachment {
+  network?: string;
+}
+
 /** What is stored: the address given out last (round-robin continues after it) and who holds which. */
 export interface AllocationState {
   last: number | null;
-  allocations: ReadonlyMap<number, Attachment>;
+  allocations: ReadonlyMap<number, Allocation>;
 }
 
 /** The allocator's storage port; a fake one drives the allocator's unit tests. */
@@ -32,7 +42,7 @@ export interface AllocationStore {
 interface StoreFile {
   subnet: string;
   last: string;
-  allocations: Record<string, Attachment>;
+  allocations: Record<string, Allocation>;
 }
 
 /** The directory of the allocation files. */
@@ -59,9 +69,11 @@ export class FileAllocationStore implements AllocationStore {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { last: null, allocations: new Map() };
       throw e;
     }
-    const allocations = new Map<number, Attachment>();
+    const allocations = new Map<number, Allocation>();
     for (const [ipText, a] of Object.entries(data.allocations ?? {})) {
-      allocations.set(parseIp(ipText), { containerID: a.containerID, ifName: a.ifName });
+      const held: Allocation = { containerID: a.containerID, ifName: a.ifName };
+      if (typeof a.network === 'string') held.network = a.network;
+      allocations.set(parseIp(ipText), held);
     }
     let last: number | null = null;
     try {

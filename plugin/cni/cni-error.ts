@@ -5,6 +5,7 @@
  * 11 try again later, 50/51 STATUS; 100+ are twill's own.
  */
 import { AppError, DecodeError, InvalidConfigError, NsPathNotExistError, NsPathNotNetnsError } from '../../shared/errors.js';
+import { IPAM_ERR } from '../../shared/protocol/api.js';
 
 export const CNI_ERR = {
   INCOMPATIBLE_VERSION: 1,
@@ -23,7 +24,7 @@ export const CNI_ERR = {
   CHECK_FAILED: 101,
   /** twill: no free pod address on this host. */
   ADDRESS_EXHAUSTED: 102,
-  /** twill: the interface name already exists in the container. */
+  /** twill: the interface name already exists in the container (or is attached to another network). */
   IFACE_EXISTS: 103,
   /**
    * twill: the requested pod address (runtimeConfig.ips, CNI_ARGS IP=) is outside this host's pod
@@ -52,8 +53,10 @@ export interface CniErrorObject {
 }
 
 const BY_APP_CODE: Record<string, number> = {
-  ERR_IPAM_EXHAUSTED: CNI_ERR.ADDRESS_EXHAUSTED,
-  ERR_IPAM_UNAVAILABLE: CNI_ERR.ADDRESS_UNAVAILABLE,
+  [IPAM_ERR.EXHAUSTED]: CNI_ERR.ADDRESS_EXHAUSTED,
+  [IPAM_ERR.UNAVAILABLE]: CNI_ERR.ADDRESS_UNAVAILABLE,
+  // The container's interface is attached to another network already.
+  [IPAM_ERR.ATTACHMENT_CONFLICT]: CNI_ERR.IFACE_EXISTS,
   ERR_KERNEL: CNI_ERR.KERNEL,
   ERR_LINK_NOT_FOUND: CNI_ERR.KERNEL,
 };

@@ -256,6 +256,29 @@ describe('twill plugin against a running twilld', { skip }, () => {
     await lab.delPod(keep);
   });
 
+  it('GC is scoped to its network: GC of netB leaves netA\'s pods on the same bridge intact', async () => {
+    const [netA, netB] = [{ name: 'netA' }, { name: 'netB' }];
+    const a1 = await lab.addPod(h, { conf: netA });
+    const b1 = await lab.addPod(h, { conf: netB });
+    const b2 = await lab.addPod(h, { conf: netB });
+    const veth = (p: LabPod) => ((p.result['interfaces'] as Array<{ name: string }>)[1]!).name;
+    const held = async () => (await lab.api<Array<{ containerID: string; network?: string }>>(h, '/v1/ipam/allocations'))
+      .filter((x) => [a1, b1, b2].some((p) => p.containerID === x.containerID)).map((x) => `${x.containerID} ${x.network}`).sort();
+    const gc = (net: { name: string }, valid: LabPod[]) =>
+      lab.plugin(h, 'GC', { ...lab.pluginConf(h, '1.1.0', net), 'cni.dev/valid-attachments': valid.map((p) => ({ containerID: p.containerID, ifname: 'eth0' })) });
+    const r = await gc(netB, [b1]);
+    assert.equal(r.code, 0, r.stdout);
+    assert.deepEqual(await held(), [`${a1.containerID} netA`, `${b1.containerID} netB`].sort());
+    const veths = vethsOn(h);
+    assert.deepEqual([veth(a1), veth(b1), veth(b2)].map((v) => veths.includes(v)), [true, true, false], 'only netB\'s invalid veth is gone');
+    assert.ok(lab.ping(a1.ns, b1.ip), 'netA\'s pod still works');
+    assert.equal((await gc(netA, [])).code, 0);
+    assert.deepEqual(await held(), [`${b1.containerID} netB`]);
+    assert.ok(!vethsOn(h).includes(veth(a1)) && vethsOn(h).includes(veth(b1)));
+    for (const p of [a1, b2]) lab.pods.splice(lab.pods.indexOf(p), 1), deleteNetns(p.ns);
+    await lab.delPod(b1);
+  });
+
   it('a full subnet: ADD fails clearly, STATUS says 51, and nothing is left behind', async () => {
     const pods: LabPod[] = [];
     for (let i = 0; i < 29; i++) pods.push(await lab.addPod(h)); // a /27 has 29 pod addresses

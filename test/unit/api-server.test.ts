@@ -14,7 +14,7 @@ import { AddressAllocator } from '../../daemon/ipam/address-allocator.js';
 import type { AllocationStore } from '../../daemon/ipam/allocation-store.js';
 import type { LinkDeleter } from '../../daemon/link-deleter.js';
 import { parseCidr } from '../../shared/ip/cidr.js';
-import { API_ERR, MAX_REQUEST_BYTES } from '../../shared/protocol/api.js';
+import { API_ERR, IPAM_ERR, MAX_REQUEST_BYTES } from '../../shared/protocol/api.js';
 import { testLogger } from '../helpers/log.js';
 
 const subnet = parseCidr('10.5.7.0/24');
@@ -65,7 +65,7 @@ describe('socket API', () => {
     assert.equal(alloc.body['gateway'], '10.5.7.1');
     assert.deepEqual(await call(sock, 'GET', '/v1/ipam/allocations'), { status: 200, body: [{ containerID: 'c1', ifName: 'eth0', address: '10.5.7.2' }] as unknown as Record<string, unknown> });
     assert.deepEqual(await call(sock, 'GET', '/v1/healthz'), { status: 200, body: { ok: true, free: 252, total: 253 } });
-    assert.deepEqual(await call(sock, 'POST', '/v1/ipam/gc', [JSON.stringify({ valid: [] })]), { status: 200, body: { released: [{ containerID: 'c1', ifName: 'eth0', address: '10.5.7.2' }] } });
+    assert.deepEqual(await call(sock, 'POST', '/v1/ipam/gc', [JSON.stringify({ valid: [] })]), { status: 200, body: { released: [{ containerID: 'c1', ifName: 'eth0', address: '10.5.7.2' }], held: [] } });
     assert.deepEqual(await call(sock, 'POST', '/v1/ipam/release', [JSON.stringify({ containerID: 'c1', ifName: 'eth0' })]), { status: 200, body: { released: false } });
   });
 
@@ -88,6 +88,23 @@ describe('socket API', () => {
     assert.equal(e.code, 'ERR_IPAM_UNAVAILABLE');
     assert.equal(e.retryable, false);
     assert.match(e.message, /not a pod address of this host's subnet/);
+  });
+
+  it('scopes GC to the network named, and answers what every network still holds', async () => {
+    const add = (containerID: string, network?: string) => call(sock, 'POST', '/v1/ipam/allocate', [JSON.stringify({ containerID, ifName: 'eth0', ...(network ? { network } : {}) })]);
+    await add('a1', 'netA');
+    await add('b1', 'netB');
+    await add('b2', 'netB');
+    const r = await call(sock, 'POST', '/v1/ipam/gc', [JSON.stringify({ network: 'netB', valid: [{ containerID: 'b1', ifName: 'eth0' }] })]);
+    assert.equal(r.status, 200);
+    assert.deepEqual((r.body['released'] as Array<{ containerID: string; network: string }>).map((x) => [x.containerID, x.network]), [['b2', 'netB']]);
+    assert.deepEqual(r.body['held'], [{ containerID: 'a1', ifName: 'eth0' }, { containerID: 'b1', ifName: 'eth0' }]);
+    const conflict = await add('b1', 'netA');
+    assert.equal(conflict.status, 409);
+    assert.equal((conflict.body['error'] as { code: string }).code, IPAM_ERR.ATTACHMENT_CONFLICT);
+    await call(sock, 'POST', '/v1/ipam/gc', [JSON.stringify({ network: 'netA', valid: [] })]);
+    await call(sock, 'POST', '/v1/ipam/gc', [JSON.stringify({ network: 'netB', valid: [] })]);
+    assert.deepEqual((await call(sock, 'GET', '/v1/ipam/allocations')).body, []);
   });
 
   it('answers a body over 64 KiB with 413, also when it comes chunked (no Content-Length)', async () => {

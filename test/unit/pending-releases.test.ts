@@ -58,9 +58,9 @@ describe('queued releases', () => {
       lease: { current: { subnet, attrs: { PublicIP: '192.168.9.1', BackendType: 'vxlan', BackendData: null }, leaseId: '1', expiresAt: 0 }, held: true },
       ipam, pending: queue, links: { delete: () => ({ deleting: false }) }, log: testLogger(),
     });
-    const first = handlers['POST /v1/ipam/allocate'](p1).address;
+    const first = handlers['POST /v1/ipam/allocate']({ ...p1, network: 'n' }).address;
     queueRelease(dataDir, p1); // DEL could not reach the daemon
-    const second = handlers['POST /v1/ipam/allocate'](p1).address; // the same attachment ADDed again
+    const second = handlers['POST /v1/ipam/allocate']({ ...p1, network: 'n' }).address; // the same attachment ADDed again
     assert.notEqual(second, first, 'the old address was released before the new ADD was answered');
     assert.deepEqual(queued(), [], 'the ADD took the queued release');
     queue.applyAll(); // the next look at the queue
