@@ -9,6 +9,7 @@ import { convertResult, parsePrevResult } from './cni/convert.js';
 import type { CniResult } from './cni/types.js';
 import { KernelError } from '../shared/errors.js';
 import { parseCidr } from '../shared/ip/cidr.js';
+import { MAX_CONTAINER_ID_LENGTH } from '../shared/protocol/api.js';
 import { EEXIST } from '../shared/native/constants.js';
 import { DaemonApi } from './daemon-api.js';
 import { randomMac } from '../shared/net/mac.js';
@@ -19,6 +20,9 @@ import type { CmdArgs } from './skel.js';
 
 export async function cmdAdd(a: CmdArgs): Promise<Record<string, unknown>> {
   const conf = a.conf;
+  if (a.containerID.length > MAX_CONTAINER_ID_LENGTH) {
+    throw new CniError(CNI_ERR.INVALID_ENV, `CNI_CONTAINERID is longer than ${MAX_CONTAINER_ID_LENGTH} characters (${a.containerID.length})`);
+  }
   const want = attachmentArgs(conf, a.args);
   assertNetns(a.netns);
   const client = new DaemonApi(conf.socket);

@@ -8,13 +8,18 @@
  * it is cannot be told. Continues past errors and reports them at the end.
  */
 import { describeError } from '../shared/errors.js';
-import type { Attachment } from '../shared/protocol/api.js';
+import { type Attachment, MAX_CONTAINER_ID_LENGTH } from '../shared/protocol/api.js';
 import { CNI_ERR, CniError } from './cni/cni-error.js';
 import { DaemonApi } from './daemon-api.js';
 import { bridgePorts, deleteLink, hostVethName } from './links.js';
 import type { CmdArgs } from './skel.js';
 
 const OUR_VETH = /^veth[0-9a-f]{11}$/;
+
+/** Whether the daemon takes the attachment; one it refuses cannot hold an address. */
+function storable(v: Attachment): boolean {
+  return v.containerID.length >= 1 && v.containerID.length <= MAX_CONTAINER_ID_LENGTH && v.ifName.length >= 1 && v.ifName.length <= 15;
+}
 
 export async function cmdGc(a: CmdArgs): Promise<void> {
   const conf = a.conf;
@@ -33,7 +38,7 @@ export async function cmdGc(a: CmdArgs): Promise<void> {
   }
   let held: Attachment[];
   try {
-    ({ held } = new DaemonApi(conf.socket).call('POST /v1/ipam/gc', { network: conf.name, valid }));
+    ({ held } = new DaemonApi(conf.socket).call('POST /v1/ipam/gc', { network: conf.name, valid: valid.filter(storable) }));
   } catch (e) {
     if ((e as { retryable?: boolean }).retryable && errors.length === 0) throw e;
     errors.push(describeError(e));

@@ -94,9 +94,17 @@ export class AddressExhaustedError extends AppError {
   readonly code = IPAM_ERR.EXHAUSTED;
 }
 
-/** A requested pod address (runtimeConfig.ips, CNI_ARGS IP=) is not one of this host's pod addresses, or is taken. */
+/** A requested pod address (runtimeConfig.ips, CNI_ARGS IP=) is held by another attachment, or the attachment holds another one. */
 export class AddressUnavailableError extends AppError {
   readonly code = IPAM_ERR.UNAVAILABLE;
+}
+
+/**
+ * A requested pod address can never be one of this host's: not IPv4, outside its subnet, or the
+ * subnet's network, gateway or broadcast address (the caller's input is wrong, not the state).
+ */
+export class AddressInvalidError extends AppError {
+  readonly code = IPAM_ERR.ADDRESS_INVALID;
 }
 
 /** An attachment (container and interface) holds an address of another network than the one asking. */

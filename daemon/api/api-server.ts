@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { ajvErrorsText } from '../../shared/config/ajv-errors.js';
 import type { Validator } from '../../shared/config/validator.js';
 import { makeDirs } from '../../shared/fs/state-dir.js';
-import { AddressExhaustedError, AddressUnavailableError, AppError, AttachmentConflictError, describeError } from '../../shared/errors.js';
+import { AddressExhaustedError, AddressInvalidError, AddressUnavailableError, AppError, AttachmentConflictError, describeError } from '../../shared/errors.js';
 import {
   API_ERR, type ApiErrorCode, type ApiRequest, type ApiResponse, type ApiRoute, MAX_REQUEST_BYTES,
 } from '../../shared/protocol/api.js';
@@ -44,9 +44,13 @@ class ApiRequestError extends AppError {
   }
 }
 
-/** The HTTP status of a handler's error: 503 for what may work later, 409 for a refused pod address or attachment, else 500. */
+/**
+ * The HTTP status of a handler's error: 503 for what may work later, 400 for a requested address
+ * that can never be one of this host's, 409 for one refused because of what is allocated, else 500.
+ */
 function statusOf(e: AppError | null): number {
   if (e?.retryable) return 503;
+  if (e instanceof AddressInvalidError) return 400;
   if (e instanceof AddressUnavailableError || e instanceof AddressExhaustedError || e instanceof AttachmentConflictError) return 409;
   return 500;
 }

@@ -8,7 +8,7 @@
  * given when it is one of those and free. Every change is saved to the AllocationStore before the
  * answer; a change that cannot be saved is undone.
  */
-import { AddressExhaustedError, AddressUnavailableError, AttachmentConflictError } from '../../shared/errors.js';
+import { AddressExhaustedError, AddressInvalidError, AddressUnavailableError, AttachmentConflictError } from '../../shared/errors.js';
 import { type Cidr, formatCidr, formatIp, gatewayOf, lastOf, parseIp } from '../../shared/ip/cidr.js';
 import type { AllocationEntry, Attachment } from '../../shared/protocol/api.js';
 import type { Allocation, AllocationStore } from './allocation-store.js';
@@ -104,16 +104,17 @@ export class AddressAllocator {
     });
   }
 
-  /** A requested address as a number; AddressUnavailableError when it is not a pod address here. */
+  /** A requested address as a number; AddressInvalidError when it can never be a pod address here. */
   private checkRequested(requested: string): number {
     let ip: number;
     try {
       ip = parseIp(requested);
     } catch (e) {
-      throw new AddressUnavailableError(`requested address ${JSON.stringify(requested)} is not an IPv4 address`, { cause: e });
+      throw new AddressInvalidError(`requested address ${JSON.stringify(requested)} is not an IPv4 address`, { cause: e });
     }
     if (!this.inRange(ip)) {
-      throw new AddressUnavailableError(`requested address ${requested} is not a pod address of this host's subnet ${formatCidr(this.subnet)} (${formatIp(this.first)}-${formatIp(this.final)})`);
+      const what = ip === this.subnet.ip ? 'the network address of' : ip === gatewayOf(this.subnet) ? 'the gateway of' : ip === lastOf(this.subnet) ? 'the broadcast address of' : 'not in';
+      throw new AddressInvalidError(`requested address ${requested} is ${what} this host's subnet ${formatCidr(this.subnet)}: pod addresses are ${formatIp(this.first)}-${formatIp(this.final)}`);
     }
     return ip;
   }

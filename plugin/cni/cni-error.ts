@@ -27,9 +27,9 @@ export const CNI_ERR = {
   /** twill: the interface name already exists in the container (or is attached to another network). */
   IFACE_EXISTS: 103,
   /**
-   * twill: the requested pod address (runtimeConfig.ips, CNI_ARGS IP=) is outside this host's pod
-   * range or held by another attachment. The caller's input, but not always an invalid config (7):
-   * a taken address is a conflict, which CNI has no well-known code for.
+   * twill: the requested pod address (runtimeConfig.ips, CNI_ARGS IP=) is held by another
+   * attachment: a conflict, which CNI has no well-known code for (an address that can never be
+   * this host's is 7).
    */
   ADDRESS_UNAVAILABLE: 104,
   /** twill: anything else. */
@@ -55,6 +55,8 @@ export interface CniErrorObject {
 const BY_APP_CODE: Record<string, number> = {
   [IPAM_ERR.EXHAUSTED]: CNI_ERR.ADDRESS_EXHAUSTED,
   [IPAM_ERR.UNAVAILABLE]: CNI_ERR.ADDRESS_UNAVAILABLE,
+  // An address that can never be this host's is a wrong config or argument, as the reference IPAM says.
+  [IPAM_ERR.ADDRESS_INVALID]: CNI_ERR.INVALID_NETWORK_CONFIG,
   // The container's interface is attached to another network already.
   [IPAM_ERR.ATTACHMENT_CONFLICT]: CNI_ERR.IFACE_EXISTS,
   ERR_KERNEL: CNI_ERR.KERNEL,

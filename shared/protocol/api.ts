@@ -20,6 +20,8 @@ export interface LeaseInfo {
   ipMasq: boolean;
 }
 
+/** The longest CNI_CONTAINERID the daemon takes; the plugin refuses a longer one at ADD (code 4). */
+export const MAX_CONTAINER_ID_LENGTH = 512;
 /** The longest network name (the plugin config's `name`) the daemon takes; the plugin's config schema says the same. */
 export const MAX_NETWORK_NAME_LENGTH = 512;
 
@@ -149,8 +151,13 @@ export type ApiErrorCode = (typeof API_ERR)[keyof typeof API_ERR];
 export const IPAM_ERR = {
   /** 409: no pod address is free. */
   EXHAUSTED: 'ERR_IPAM_EXHAUSTED',
-  /** 409: the requested address is not one of this host's pod addresses, or is taken. */
+  /** 409: the requested address is held by another attachment, or the attachment holds another one. */
   UNAVAILABLE: 'ERR_IPAM_UNAVAILABLE',
+  /**
+   * 400: the requested address can never be a pod address of this host: not IPv4, outside the
+   * host's subnet, or its network, gateway or broadcast address.
+   */
+  ADDRESS_INVALID: 'ERR_IPAM_ADDRESS_INVALID',
   /** 409: the attachment holds an address of another network. */
   ATTACHMENT_CONFLICT: 'ERR_IPAM_ATTACHMENT_CONFLICT',
 } as const;
@@ -163,7 +170,7 @@ export interface ErrorBody {
 export const attachmentSchema = {
   type: 'object',
   properties: {
-    containerID: { type: 'string', minLength: 1, maxLength: 512 },
+    containerID: { type: 'string', minLength: 1, maxLength: MAX_CONTAINER_ID_LENGTH },
     ifName: { type: 'string', minLength: 1, maxLength: 15 },
   },
   required: ['containerID', 'ifName'],

@@ -14,6 +14,8 @@ import { cniEnv, runPlugin } from '../helpers/run-plugin.js';
 import { until } from '../helpers/wait.js';
 import { hostVethName } from '../../shared/net/attachment-hash.js';
 import { queueRelease } from '../../shared/protocol/pending-release.js';
+import { MAX_CONTAINER_ID_LENGTH } from '../../shared/protocol/api.js';
+import { formatIp, lastOf, parseCidr } from '../../shared/ip/cidr.js';
 import { Lab, type LabHost, type LabPod } from '../lab/lab.js';
 import { ETCD, NETNS, PORTMAP, skipUnless } from '../helpers/require.js';
 
@@ -277,6 +279,61 @@ describe('twill plugin against a running twilld', { skip }, () => {
     assert.ok(!vethsOn(h).includes(veth(a1)) && vethsOn(h).includes(veth(b1)));
     for (const p of [a1, b2]) lab.pods.splice(lab.pods.indexOf(p), 1), deleteNetns(p.ns);
     await lab.delPod(b1);
+  });
+
+  it('refuses a requested address that can never be this host\'s with code 7, a taken one with 104, and leaves nothing behind', async () => {
+    const lease = await lab.api<{ subnet: string; gateway: string }>(h, '/v1/lease');
+    const subnet = parseCidr(lease.subnet);
+    const pod = await lab.addPod(h);
+    const ns = createNetns(`tw-${lab.id}-ip`);
+    const before = vethsOn(h).length;
+    const add = (o: { args?: string; conf?: Record<string, unknown> }) =>
+      lab.plugin(h, 'ADD', lab.pluginConf(h, '1.1.0', o.conf ?? {}), { containerID: `ip-${lab.id}`, netns: netnsPath(ns), ifName: 'eth0', ...(o.args ? { args: o.args } : {}) });
+    try {
+      const invalid: Array<[string, { args?: string; conf?: Record<string, unknown> }]> = [
+        ['CNI_ARGS IP=1.2.3.4', { args: 'IP=1.2.3.4' }],
+        ['runtimeConfig.ips 0.0.0.0', { conf: { runtimeConfig: { ips: ['0.0.0.0/0'] } } }],
+        ['the network address', { args: `IP=${formatIp(subnet.ip)}` }],
+        ['the broadcast address', { conf: { runtimeConfig: { ips: [`${formatIp(lastOf(subnet))}/27`] } } }],
+        ['the gateway', { args: `IP=${lease.gateway}` }],
+      ];
+      for (const [what, o] of invalid) {
+        const r = await add(o);
+        assert.deepEqual([r.code, r.json?.['code']], [1, 7], `${what}: ${r.stdout}`);
+        assert.match(String(r.json?.['msg']), /requested address .* (is not in|is the .* of) this host's subnet/, what);
+        assert.doesNotMatch(r.stderr, /\n\s+at /, `${what}: no stack trace`);
+      }
+      const taken = await add({ args: `IP=${pod.ip}` });
+      assert.deepEqual([taken.code, taken.json?.['code']], [1, 104], taken.stdout);
+      assert.match(String(taken.json?.['msg']), /already allocated to/);
+      const allocs = await lab.api<Array<{ containerID: string }>>(h, '/v1/ipam/allocations');
+      assert.ok(!allocs.some((x) => x.containerID === `ip-${lab.id}`), 'no address allocated');
+      assert.equal(vethsOn(h).length, before, 'no veth left');
+      assert.equal(ipIn(ns, '-o', 'link', 'show').split('\n').filter(Boolean).length, 1, 'only lo in the pod');
+    } finally {
+      deleteNetns(ns);
+      await lab.delPod(pod);
+    }
+  });
+
+  it('refuses a container ID over the protocol\'s limit at ADD with code 4, and its DEL succeeds with nothing to do', async () => {
+    const ns = createNetns(`tw-${lab.id}-id`);
+    try {
+      const run = (command: string, containerID: string) => lab.plugin(h, command, lab.pluginConf(h), { containerID, netns: netnsPath(ns), ifName: 'eth0' });
+      const long = 'c'.repeat(MAX_CONTAINER_ID_LENGTH + 1);
+      const add = await run('ADD', long);
+      assert.deepEqual([add.code, add.json?.['code']], [1, 4], add.stdout);
+      assert.match(String(add.json?.['msg']), /CNI_CONTAINERID is longer than 512 characters/);
+      const del = await run('DEL', long);
+      assert.deepEqual([del.code, del.stdout], [0, ''], del.stderr);
+      const longest = 'c'.repeat(MAX_CONTAINER_ID_LENGTH);
+      assert.equal((await run('ADD', longest)).code, 0, 'the longest ID the daemon takes works');
+      assert.equal((await run('DEL', longest)).code, 0);
+      const allocs = await lab.api<Array<{ containerID: string }>>(h, '/v1/ipam/allocations');
+      assert.ok(!allocs.some((x) => x.containerID.startsWith('ccc')));
+    } finally {
+      deleteNetns(ns);
+    }
   });
 
   it('a full subnet: ADD fails clearly, STATUS says 51, and nothing is left behind', async () => {

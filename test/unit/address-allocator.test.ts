@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { AddressAllocator } from '../../daemon/ipam/address-allocator.js';
 import { type AllocationState, type AllocationStore, FileAllocationStore } from '../../daemon/ipam/allocation-store.js';
-import { AddressExhaustedError, AddressUnavailableError, AttachmentConflictError } from '../../shared/errors.js';
+import { AddressExhaustedError, AddressInvalidError, AddressUnavailableError, AttachmentConflictError } from '../../shared/errors.js';
 import { formatIp, parseCidr, parseIp } from '../../shared/ip/cidr.js';
 
 const a = (i: number) => ({ containerID: `c${i}`, ifName: 'eth0' });
@@ -39,8 +39,23 @@ describe('pod address allocator', () => {
     assert.equal(formatIp(s.allocate(a(1), { ip: '10.5.1.50' })), '10.5.1.50');
     assert.equal(formatIp(s.allocate(a(1), { ip: '10.5.1.50' })), '10.5.1.50');
     assert.throws(() => s.allocate(a(2), { ip: '10.5.1.50' }), /already allocated to c1/);
-    assert.throws(() => s.allocate(a(2), { ip: '10.5.1.1' }), AddressUnavailableError);
-    assert.throws(() => s.allocate(a(2), { ip: '10.5.2.9' }), /not a pod address of this host's subnet/);
+    assert.throws(() => s.allocate(a(2), { ip: '10.5.1.1' }), AddressInvalidError);
+    assert.throws(() => s.allocate(a(2), { ip: '10.5.2.9' }), /10\.5\.2\.9 is not in this host's subnet 10\.5\.1\.0\/24: pod addresses are 10\.5\.1\.2-10\.5\.1\.254/);
+  });
+  it('tells an address that can never be a pod address here (invalid) from one that is taken (unavailable)', () => {
+    const s = new AddressAllocator(parseCidr('10.5.1.0/24'), new FakeStore());
+    s.allocate(a(1), { ip: '10.5.1.50' });
+    const invalid: Array<[string, RegExp]> = [
+      ['1.2.3.4', /not in this host's subnet/], ['0.0.0.0', /not in this host's subnet/], ['10.5.1.0', /the network address of/],
+      ['10.5.1.1', /the gateway of/], ['10.5.1.255', /the broadcast address of/], ['10.5.1.256', /not an IPv4 address/], ['x', /not an IPv4 address/],
+    ];
+    for (const [ip, why] of invalid) {
+      assert.throws(() => s.allocate(a(2), { ip }), (e: unknown) => e instanceof AddressInvalidError && why.test(e.message), ip);
+      assert.throws(() => s.allocate(a(1), { ip }), AddressInvalidError, `${ip} for an attachment that holds an address`);
+    }
+    assert.throws(() => s.allocate(a(2), { ip: '10.5.1.50' }), AddressUnavailableError, 'taken');
+    assert.throws(() => s.allocate(a(1), { ip: '10.5.1.51' }), AddressUnavailableError, 'the attachment holds another');
+    assert.equal(s.used, 1, 'nothing allocated by a refusal');
   });
   it('records each allocation\'s network and refuses the attachment to another network', () => {
     const s = new AddressAllocator(parseCidr('10.5.1.0/24'), new FakeStore());
