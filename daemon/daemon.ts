@@ -1,6 +1,6 @@
 /**
  * One host's side of the network, start to stop, in four steps:
- * 1. prepare: the external interface, the network config, the backend's devices;
+ * 1. prepare: the data dir, the external interface, the network config, the backend's devices;
  * 2. acquire: this host's lease (the same subnet as before when it is free);
  * 3. start: the local device, subnet.env, masquerade, pod addresses, the API socket and healthz;
  * 4. serve, until a signal or a failure: watch leases and reconcile the kernel, keep the lease,
@@ -16,10 +16,11 @@ import { HealthzServer } from './api/healthz-server.js';
 import type { ExternalInterface } from './backend/backend.js';
 import { createBackend } from './backend/backends.js';
 import { DataPlane } from './data-plane.js';
+import { prepareDataDir } from './data-dir.js';
 import { findExternalInterface } from './external-interface.js';
 import { AddressAllocator } from './ipam/address-allocator.js';
 import { FileAllocationStore } from './ipam/allocation-store.js';
-import { applyPendingReleases, pollPendingReleases } from './ipam/pending-releases.js';
+import { PendingReleases } from './ipam/pending-releases.js';
 import { syncLeases } from './lease-sync.js';
 import { LinkDeleter } from './link-deleter.js';
 import type { Logger } from './logger.js';
@@ -63,6 +64,7 @@ interface Leases {
 /** What step 4 runs. */
 interface Running extends Prepared, Leases {
   ipam: AddressAllocator;
+  pending: PendingReleases;
 }
 
 /** twilld's daemon: `run` is its whole life. */
@@ -98,8 +100,9 @@ export class Daemon {
     return reason;
   }
 
-  /** Step 1: the external interface, the network config, the backend's devices. */
+  /** Step 1: the data dir, the external interface, the network config, the backend's devices. */
   private async prepare(stopping: Stopping, undo: Undo): Promise<Prepared> {
+    prepareDataDir(this.settings.dataDir, this.log);
     const ext = await findExternalInterface(this.settings);
     const ifaceIp = `${ext.ifaceIp}/${ext.ifacePrefix}`;
     this.log.info({ iface: ext.name, ifaceIp, publicIp: ext.publicIp, mtu: ext.mtu }, 'external interface selected');
@@ -140,11 +143,12 @@ export class Daemon {
     this.log.info({ file: this.settings.subnetFile, subnet: formatCidr(subnet), mtu: p.mtu }, 'subnet file written');
     if (this.settings.ipMasq) await p.dataPlane.masquerade(this.settings.masqMode, cfg.network, subnet);
     const ipam = new AddressAllocator(subnet, new FileAllocationStore(this.settings.dataDir, subnet));
-    applyPendingReleases(this.settings.dataDir, ipam, this.log);
+    const pending = new PendingReleases(this.settings.dataDir, ipam, this.log);
+    pending.applyAll();
     const links = new LinkDeleter(this.log.child({ component: 'links' }));
     undo.push(() => links.settle());
     const handlers = apiHandlers({
-      network: cfg.network, backendType: cfg.backendType, mtu: p.mtu, ipMasq: this.settings.ipMasq, lease: l.keeper, ipam, links, log: this.log,
+      network: cfg.network, backendType: cfg.backendType, mtu: p.mtu, ipMasq: this.settings.ipMasq, lease: l.keeper, ipam, pending, links, log: this.log,
     });
     const api = new ApiServer(this.settings.socketPath, handlers, this.log.child({ component: 'api' }));
     undo.push(() => api.close().catch(() => undefined));
@@ -153,7 +157,7 @@ export class Daemon {
       const healthz = await HealthzServer.listen(this.settings.healthzIp, this.settings.healthzPort, () => l.keeper.held, this.log);
       undo.push(() => healthz.close());
     }
-    return { ...p, ...l, ipam };
+    return { ...p, ...l, ipam, pending };
   }
 
   /** Step 4: the daemon's loops, until `stopping` fires. */
@@ -163,7 +167,7 @@ export class Daemon {
     await Promise.all([
       syncLeases({ watcher: r.watcher, reconciler, keeper: r.keeper, log: this.log }, sig),
       r.keeper.keep(sig).then((end) => end === 'lost' && stopping.fail('lease-lost')),
-      pollPendingReleases(this.settings.dataDir, r.ipam, this.log, sig),
+      r.pending.poll(sig),
       reconciler.resyncEvery(this.settings.kernelResyncS * 1000, sig),
       this.subnets.watchConfigChanges(r.cfg, sig),
     ]);

@@ -2,9 +2,10 @@
  * flannel's subnet.env: four variables, written atomically (temp file, fsync, rename), read back at
  * start to reuse the previous subnet, and turned into mk-docker-opts output by `twilld docker-opts`.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '../shared/fs/atomic-file.js';
+import { makeDirs } from '../shared/fs/state-dir.js';
 import { canonical, type Cidr, formatCidr, formatIp, gatewayOf, parseCidr } from '../shared/ip/cidr.js';
 
 export interface SubnetFileData {
@@ -25,9 +26,9 @@ export function formatSubnetFile(d: SubnetFileData): string {
   ].join('\n');
 }
 
-/** Writes the file atomically. */
+/** Writes the file atomically, mode 0644; a missing directory is made mode 0755 (whatever the umask). */
 export function writeSubnetFile(path: string, d: SubnetFileData): void {
-  mkdirSync(dirname(path), { recursive: true });
+  makeDirs(dirname(path), 0o755);
   writeFileAtomic(path, formatSubnetFile(d), { mode: 0o644, fsync: true });
 }
 

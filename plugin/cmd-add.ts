@@ -9,6 +9,7 @@ import { convertResult, parsePrevResult } from './cni/convert.js';
 import type { CniResult } from './cni/types.js';
 import { KernelError } from '../shared/errors.js';
 import { parseCidr } from '../shared/ip/cidr.js';
+import { MAX_CONTAINER_ID_LENGTH } from '../shared/protocol/api.js';
 import { EEXIST } from '../shared/native/constants.js';
 import { DaemonApi } from './daemon-api.js';
 import { randomMac } from '../shared/net/mac.js';
@@ -19,13 +20,16 @@ import type { CmdArgs } from './skel.js';
 
 export async function cmdAdd(a: CmdArgs): Promise<Record<string, unknown>> {
   const conf = a.conf;
+  if (a.containerID.length > MAX_CONTAINER_ID_LENGTH) {
+    throw new CniError(CNI_ERR.INVALID_ENV, `CNI_CONTAINERID is longer than ${MAX_CONTAINER_ID_LENGTH} characters (${a.containerID.length})`);
+  }
   const want = attachmentArgs(conf, a.args);
   assertNetns(a.netns);
   const client = new DaemonApi(conf.socket);
   const undo: Array<() => Promise<unknown>> = [];
   const attachment = { containerID: a.containerID, ifName: a.ifName };
   try {
-    const pending = client.start('POST /v1/ipam/allocate', want.ip ? { ...attachment, ip: want.ip } : attachment);
+    const pending = client.start('POST /v1/ipam/allocate', want.ip ? { ...attachment, network: conf.name, ip: want.ip } : { ...attachment, network: conf.name });
     // While the daemon allocates: load the netlink code, read the bridge, name the host veth. A
     // failure there is thrown once the allocation is known, so that the address is released.
     let prepared: { links: typeof import('./links.js'); current: Link | null; hostName: string } | undefined;

@@ -4,12 +4,13 @@
  * gone); DEL waits only until the kernel has unlisted the veth, not for it to be freed (see
  * shared/protocol/api.ts). When the daemon does not delete the veth (down, another namespace, an
  * older daemon) DEL deletes the interfaces itself, and a daemon that is down gets the release
- * queued on disk. A missing netns, link or allocation is success.
+ * queued on disk. A missing netns, link or allocation is success, and so is a container ID longer
+ * than any ADD takes (MAX_CONTAINER_ID_LENGTH): nothing of it can exist.
  */
 import { DaemonUnavailableError, RemoteError } from '../shared/errors.js';
 import { netnsId } from '../shared/net/netns-id.js';
 import { RtNetlink } from '../shared/netlink/rtnetlink.js';
-import { API_ERR, type AttachmentDeleteResponse } from '../shared/protocol/api.js';
+import { API_ERR, type AttachmentDeleteResponse, MAX_CONTAINER_ID_LENGTH } from '../shared/protocol/api.js';
 import { queueRelease } from '../shared/protocol/pending-release.js';
 import { DaemonApi } from './daemon-api.js';
 import { netnsExists } from './netns.js';
@@ -19,6 +20,7 @@ import type { CmdArgs } from './skel.js';
 const HANDED_OFF_WAIT_MS = 2000;
 
 export async function cmdDel(a: CmdArgs): Promise<void> {
+  if (a.containerID.length > MAX_CONTAINER_ID_LENGTH) return;
   const conf = a.conf;
   const attachment = { containerID: a.containerID, ifName: a.ifName };
   const client = new DaemonApi(conf.socket, 3000);

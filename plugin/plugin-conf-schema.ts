@@ -3,7 +3,7 @@
  * not compile it at run time: scripts/build.mjs turns it into standalone validator code
  * (dist/plugin/validate-plugin-conf.js), which keeps ajv's compiler out of every pod's start-up.
  */
-import { DEFAULT_SOCKET_PATH } from '../shared/protocol/api.js';
+import { DEFAULT_SOCKET_PATH, MAX_NETWORK_NAME_LENGTH } from '../shared/protocol/api.js';
 import { DEFAULT_DATA_DIR } from '../shared/protocol/pending-release.js';
 
 // Characters only: the limit the kernel sets is 15 bytes in UTF-8, which parsePluginConf checks
@@ -22,7 +22,7 @@ export const pluginConfSchema = {
   type: 'object',
   properties: {
     cniVersion: { type: 'string', default: '0.1.0' },
-    name: { type: 'string', minLength: 1, pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$' },
+    name: { type: 'string', minLength: 1, maxLength: MAX_NETWORK_NAME_LENGTH, pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$' },
     type: { type: 'string', default: 'twill' },
     socket: { type: 'string', minLength: 1, maxLength: 107, default: DEFAULT_SOCKET_PATH },
     bridge: { type: 'string', pattern: IFNAME_PATTERN, default: 'cni0' },

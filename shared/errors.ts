@@ -4,6 +4,8 @@
  * mapping, toCniError in plugin/cni/cni-error.ts; plugin code that meets a condition CNI names
  * itself (a bad CNI_* variable, a failed CHECK) throws a CniError with that code directly.
  */
+import { IPAM_ERR } from './protocol/api.js';
+
 export abstract class AppError extends Error {
   abstract readonly code: string;
   /** True when the same request may succeed later without any change (etcd or daemon away). */
@@ -89,12 +91,30 @@ export class DaemonUnavailableError extends AppError {
 
 /** The pod address range of this host is used up. */
 export class AddressExhaustedError extends AppError {
-  readonly code = 'ERR_IPAM_EXHAUSTED';
+  readonly code = IPAM_ERR.EXHAUSTED;
 }
 
-/** A requested pod address (runtimeConfig.ips, CNI_ARGS IP=) is not one of this host's pod addresses, or is taken. */
+/** A requested pod address (runtimeConfig.ips, CNI_ARGS IP=) is held by another attachment, or the attachment holds another one. */
 export class AddressUnavailableError extends AppError {
-  readonly code = 'ERR_IPAM_UNAVAILABLE';
+  readonly code = IPAM_ERR.UNAVAILABLE;
+}
+
+/**
+ * A requested pod address can never be one of this host's: not IPv4, outside its subnet, or the
+ * subnet's network, gateway or broadcast address (the caller's input is wrong, not the state).
+ */
+export class AddressInvalidError extends AppError {
+  readonly code = IPAM_ERR.ADDRESS_INVALID;
+}
+
+/** An attachment (container and interface) holds an address of another network than the one asking. */
+export class AttachmentConflictError extends AppError {
+  readonly code = IPAM_ERR.ATTACHMENT_CONFLICT;
+}
+
+/** A file or directory of state belongs to another user, or others may write it: its content is not trusted. */
+export class UntrustedPathError extends AppError {
+  readonly code = 'ERR_PATH_UNTRUSTED';
 }
 
 /** A kernel operation (a system call, a netlink request, a program like nft) failed. */

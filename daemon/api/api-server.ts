@@ -3,12 +3,13 @@
  * over MAX_REQUEST_BYTES refused with 413, every body validated, then handed to the route's
  * handler (handlers.ts). Errors answer `{ error: { code, message, retryable } }`.
  */
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 import { ajvErrorsText } from '../../shared/config/ajv-errors.js';
 import type { Validator } from '../../shared/config/validator.js';
-import { AddressExhaustedError, AddressUnavailableError, AppError, describeError } from '../../shared/errors.js';
+import { makeDirs } from '../../shared/fs/state-dir.js';
+import { AddressExhaustedError, AddressInvalidError, AddressUnavailableError, AppError, AttachmentConflictError, describeError } from '../../shared/errors.js';
 import {
   API_ERR, type ApiErrorCode, type ApiRequest, type ApiResponse, type ApiRoute, MAX_REQUEST_BYTES,
 } from '../../shared/protocol/api.js';
@@ -43,10 +44,14 @@ class ApiRequestError extends AppError {
   }
 }
 
-/** The HTTP status of a handler's error: 503 for what may work later, 409 for a refused pod address, else 500. */
+/**
+ * The HTTP status of a handler's error: 503 for what may work later, 400 for a requested address
+ * that can never be one of this host's, 409 for one refused because of what is allocated, else 500.
+ */
 function statusOf(e: AppError | null): number {
   if (e?.retryable) return 503;
-  if (e instanceof AddressUnavailableError || e instanceof AddressExhaustedError) return 409;
+  if (e instanceof AddressInvalidError) return 400;
+  if (e instanceof AddressUnavailableError || e instanceof AddressExhaustedError || e instanceof AttachmentConflictError) return 409;
   return 500;
 }
 
@@ -126,7 +131,7 @@ export class ApiServer {
 
   /** Listens on the socket path (replacing a stale file), mode 0600. */
   async listen(): Promise<void> {
-    mkdirSync(dirname(this.path), { recursive: true, mode: 0o755 });
+    makeDirs(dirname(this.path), 0o755);
     rmSync(this.path, { force: true });
     const server = createServer((req, res) => this.handle(req, res));
     server.keepAliveTimeout = 1000;

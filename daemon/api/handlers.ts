@@ -1,13 +1,15 @@
 /**
  * The socket API's handlers, one per route of shared/protocol/api.ts (`satisfies ApiHandlers`: a
  * route without a handler, or a handler answering another shape, does not compile). A request
- * goes straight from here to the IPAM allocator and the link deleter.
+ * goes straight from here to the IPAM allocator (after the attachment's queued release, if any)
+ * and the link deleter.
  */
 import { describeError } from '../../shared/errors.js';
 import { type Cidr, formatCidr, formatIp, gatewayOf } from '../../shared/ip/cidr.js';
 import { hostVethName } from '../../shared/net/attachment-hash.js';
 import type { Attachment, LeaseInfo } from '../../shared/protocol/api.js';
 import type { AddressAllocator } from '../ipam/address-allocator.js';
+import type { PendingReleases } from '../ipam/pending-releases.js';
 import type { LinkDeleter } from '../link-deleter.js';
 import type { Logger } from '../logger.js';
 import type { OwnLease } from '../subnet/lease-keeper.js';
@@ -24,6 +26,8 @@ export interface ApiDeps {
   ipMasq: boolean;
   lease: OwnLease;
   ipam: AddressAllocator;
+  /** The releases the plugin queued; an attachment's own is applied before it gets an address. */
+  pending: Pick<PendingReleases, 'takeFor'>;
   links: Pick<LinkDeleter, 'delete'>;
   log: Logger;
 }
@@ -56,15 +60,18 @@ export function apiHandlers(d: ApiDeps): ApiHandlers {
     'GET /v1/ipam/allocations': () => d.ipam.list(),
     'POST /v1/ipam/allocate': (r) => {
       const a = { containerID: r.containerID, ifName: r.ifName };
-      const ip = d.ipam.allocate(a, r.ip);
-      d.log.info({ containerID: a.containerID, ifName: a.ifName, address: formatIp(ip) }, 'address allocated');
+      // A release queued before this request frees what the attachment held before it, not what it gets now.
+      d.pending.takeFor(a);
+      const ip = d.ipam.allocate(a, { network: r.network, ip: r.ip });
+      d.log.info({ containerID: a.containerID, ifName: a.ifName, network: r.network, address: formatIp(ip) }, 'address allocated');
       return { address: d.ipam.addressText(ip), gateway: formatIp(gatewayOf(d.lease.current.subnet)), lease: leaseInfo(d) };
     },
     'POST /v1/ipam/release': (a) => ({ released: release(a) }),
     'POST /v1/ipam/gc': (r) => {
-      const released = d.ipam.gc(r.valid);
-      if (released.length) d.log.info({ released: released.length, kept: r.valid.length }, 'addresses garbage-collected');
-      return { released };
+      const { released, adopted } = d.ipam.gc(r.network, r.valid);
+      if (adopted.length) d.log.info({ network: r.network, adopted: adopted.length }, 'allocations without a network given to the network collected');
+      if (released.length) d.log.info({ network: r.network, released: released.length, kept: r.valid.length }, 'addresses garbage-collected');
+      return { released, held: d.ipam.list().map((e) => ({ containerID: e.containerID, ifName: e.ifName })) };
     },
     'POST /v1/attachments/delete': (r) => {
       // The veth first: the kernel unlists it while the address is released. The release happens

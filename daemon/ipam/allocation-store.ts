@@ -6,17 +6,28 @@
  * of the host with it (their namespaces are gone; the runtime ADDs them again), so an allocation
  * lost with it belonged to a pod that no longer exists. Two fsyncs would cost every pod's ADD a
  * disk flush.
+ *
+ * Each allocation records its network (`network`, the plugin config's `name`). Files written
+ * before networks were recorded have none: such an allocation is released by its attachment's
+ * DEL, by a GC without a network (an older plugin's), or becomes a network's when that network's
+ * GC lists its attachment as valid; a network's GC never releases it.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../shared/fs/atomic-file.js';
+import { makeDirs, PRIVATE_DIR_MODE } from '../../shared/fs/state-dir.js';
 import { type Cidr, formatCidr, formatIp, parseIp, subnetKeyOf } from '../../shared/ip/cidr.js';
 import type { Attachment } from '../../shared/protocol/api.js';
+
+/** Who holds an address: the attachment, and its network (absent: recorded without one). */
+export interface Allocation extends Attachment {
+  network?: string;
+}
 
 /** What is stored: the address given out last (round-robin continues after it) and who holds which. */
 export interface AllocationState {
   last: number | null;
-  allocations: ReadonlyMap<number, Attachment>;
+  allocations: ReadonlyMap<number, Allocation>;
 }
 
 /** The allocator's storage port; a fake one drives the allocator's unit tests. */
@@ -31,7 +42,12 @@ export interface AllocationStore {
 interface StoreFile {
   subnet: string;
   last: string;
-  allocations: Record<string, Attachment>;
+  allocations: Record<string, Allocation>;
+}
+
+/** The directory of the allocation files. */
+export function ipamDir(dataDir: string): string {
+  return join(dataDir, 'ipam');
 }
 
 /** The JSON file of one subnet under `<dataDir>/ipam/`. */
@@ -39,8 +55,9 @@ export class FileAllocationStore implements AllocationStore {
   readonly path: string;
 
   constructor(dataDir: string, private readonly subnet: Cidr) {
-    const dir = join(dataDir, 'ipam');
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const dir = ipamDir(dataDir);
+    makeDirs(dataDir, PRIVATE_DIR_MODE);
+    makeDirs(dir, PRIVATE_DIR_MODE);
     this.path = join(dir, `${subnetKeyOf(subnet)}.json`);
   }
 
@@ -52,9 +69,11 @@ export class FileAllocationStore implements AllocationStore {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { last: null, allocations: new Map() };
       throw e;
     }
-    const allocations = new Map<number, Attachment>();
+    const allocations = new Map<number, Allocation>();
     for (const [ipText, a] of Object.entries(data.allocations ?? {})) {
-      allocations.set(parseIp(ipText), { containerID: a.containerID, ifName: a.ifName });
+      const held: Allocation = { containerID: a.containerID, ifName: a.ifName };
+      if (typeof a.network === 'string') held.network = a.network;
+      allocations.set(parseIp(ipText), held);
     }
     let last: number | null = null;
     try {

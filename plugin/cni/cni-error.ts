@@ -5,6 +5,7 @@
  * 11 try again later, 50 STATUS; 100+ are twill's own.
  */
 import { AppError, DecodeError, InvalidConfigError, NsPathNotExistError, NsPathNotNetnsError } from '../../shared/errors.js';
+import { IPAM_ERR } from '../../shared/protocol/api.js';
 
 export const CNI_ERR = {
   INCOMPATIBLE_VERSION: 1,
@@ -27,12 +28,12 @@ export const CNI_ERR = {
   CHECK_FAILED: 101,
   /** twill: no free pod address on this host. */
   ADDRESS_EXHAUSTED: 102,
-  /** twill: the interface name already exists in the container. */
+  /** twill: the interface name already exists in the container (or is attached to another network). */
   IFACE_EXISTS: 103,
   /**
-   * twill: the requested pod address (runtimeConfig.ips, CNI_ARGS IP=) is outside this host's pod
-   * range or held by another attachment. The caller's input, but not always an invalid config (7):
-   * a taken address is a conflict, which CNI has no well-known code for.
+   * twill: the requested pod address (runtimeConfig.ips, CNI_ARGS IP=) is held by another
+   * attachment: a conflict, which CNI has no well-known code for (an address that can never be
+   * this host's is 7).
    */
   ADDRESS_UNAVAILABLE: 104,
   /** twill: anything else. */
@@ -56,8 +57,12 @@ export interface CniErrorObject {
 }
 
 const BY_APP_CODE: Record<string, number> = {
-  ERR_IPAM_EXHAUSTED: CNI_ERR.ADDRESS_EXHAUSTED,
-  ERR_IPAM_UNAVAILABLE: CNI_ERR.ADDRESS_UNAVAILABLE,
+  [IPAM_ERR.EXHAUSTED]: CNI_ERR.ADDRESS_EXHAUSTED,
+  [IPAM_ERR.UNAVAILABLE]: CNI_ERR.ADDRESS_UNAVAILABLE,
+  // An address that can never be this host's is a wrong config or argument, as the reference IPAM says.
+  [IPAM_ERR.ADDRESS_INVALID]: CNI_ERR.INVALID_NETWORK_CONFIG,
+  // The container's interface is attached to another network already.
+  [IPAM_ERR.ATTACHMENT_CONFLICT]: CNI_ERR.IFACE_EXISTS,
   ERR_KERNEL: CNI_ERR.KERNEL,
   ERR_LINK_NOT_FOUND: CNI_ERR.KERNEL,
 };

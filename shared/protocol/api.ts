@@ -20,14 +20,27 @@ export interface LeaseInfo {
   ipMasq: boolean;
 }
 
-/** One pod attachment: what CNI keys everything by. */
+/** The longest CNI_CONTAINERID the daemon takes; the plugin refuses a longer one at ADD (code 4). */
+export const MAX_CONTAINER_ID_LENGTH = 512;
+/** The longest network name (the plugin config's `name`) the daemon takes; the plugin's config schema says the same. */
+export const MAX_NETWORK_NAME_LENGTH = 512;
+
+/**
+ * One pod attachment on this host: the container and its interface. The host veth is named after
+ * both (shared/net/attachment-hash.ts), so one attachment belongs to one network at a time.
+ */
 export interface Attachment {
   containerID: string;
   ifName: string;
 }
 
-/** POST /v1/ipam/allocate → AllocateResponse; `ip` asks for one address (runtimeConfig.ips, IP=). */
+/**
+ * POST /v1/ipam/allocate → AllocateResponse; `ip` asks for one address (runtimeConfig.ips, IP=).
+ * `network` is the plugin config's `name`: the allocation is that network's, which scopes GC
+ * (absent from plugins older than it: such allocations have no network).
+ */
 export interface AllocateRequest extends Attachment {
+  network?: string;
   ip?: string;
 }
 export interface AllocateResponse {
@@ -44,12 +57,21 @@ export interface ReleaseResponse {
   released: boolean;
 }
 
-/** POST /v1/ipam/gc: release every allocation not in `valid` */
+/**
+ * POST /v1/ipam/gc: release every allocation of `network` that is not in `valid`, which lists that
+ * network's attachments (CNI's cni.dev/valid-attachments). Other networks' allocations are left
+ * alone; an allocation without a network (made before networks were recorded) that is in `valid`
+ * becomes the network's. Without `network` (an older plugin, or a hand-made request) the scope is
+ * the allocations without a network.
+ */
 export interface GcRequest {
+  network?: string;
   valid: Attachment[];
 }
+/** What GC released, and every attachment that still holds an address afterwards (of any network). */
 export interface GcResponse {
-  released: Array<Attachment & { address: string }>;
+  released: AllocationEntry[];
+  held: Attachment[];
 }
 
 /**
@@ -68,9 +90,10 @@ export interface AttachmentDeleteRequest extends Attachment {
 }
 export type AttachmentDeleteResponse = { released: boolean } & ({ deleting: true; index: number } | { deleting: false });
 
-/** GET /v1/ipam/allocations */
+/** GET /v1/ipam/allocations; `network` is absent for an allocation made without one. */
 export interface AllocationEntry extends Attachment {
   address: string;
+  network?: string;
 }
 
 /** GET /v1/healthz */
@@ -121,6 +144,24 @@ export const API_ERR = {
 /** One of API_ERR's codes. */
 export type ApiErrorCode = (typeof API_ERR)[keyof typeof API_ERR];
 
+/**
+ * The codes of the IPAM routes' refusals (the error classes of shared/errors.ts carry them; the
+ * plugin turns them into CNI codes in plugin/cni/cni-error.ts).
+ */
+export const IPAM_ERR = {
+  /** 409: no pod address is free. */
+  EXHAUSTED: 'ERR_IPAM_EXHAUSTED',
+  /** 409: the requested address is held by another attachment, or the attachment holds another one. */
+  UNAVAILABLE: 'ERR_IPAM_UNAVAILABLE',
+  /**
+   * 400: the requested address can never be a pod address of this host: not IPv4, outside the
+   * host's subnet, or its network, gateway or broadcast address.
+   */
+  ADDRESS_INVALID: 'ERR_IPAM_ADDRESS_INVALID',
+  /** 409: the attachment holds an address of another network. */
+  ATTACHMENT_CONFLICT: 'ERR_IPAM_ATTACHMENT_CONFLICT',
+} as const;
+
 /** Every error answer. */
 export interface ErrorBody {
   error: { code: string; message: string; retryable: boolean };
@@ -129,23 +170,25 @@ export interface ErrorBody {
 export const attachmentSchema = {
   type: 'object',
   properties: {
-    containerID: { type: 'string', minLength: 1, maxLength: 512 },
+    containerID: { type: 'string', minLength: 1, maxLength: MAX_CONTAINER_ID_LENGTH },
     ifName: { type: 'string', minLength: 1, maxLength: 15 },
   },
   required: ['containerID', 'ifName'],
   additionalProperties: false,
 } as const;
 
+const networkSchema = { type: 'string', minLength: 1, maxLength: MAX_NETWORK_NAME_LENGTH } as const;
+
 export const allocateSchema = {
   type: 'object',
-  properties: { ...attachmentSchema.properties, ip: { type: 'string', maxLength: 15 } },
+  properties: { ...attachmentSchema.properties, network: networkSchema, ip: { type: 'string', maxLength: 15 } },
   required: ['containerID', 'ifName'],
   additionalProperties: false,
 } as const;
 
 export const gcSchema = {
   type: 'object',
-  properties: { valid: { type: 'array', items: attachmentSchema, maxItems: 100000 } },
+  properties: { network: networkSchema, valid: { type: 'array', items: attachmentSchema, maxItems: 100000 } },
   required: ['valid'],
   additionalProperties: false,
 } as const;

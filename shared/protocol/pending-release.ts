@@ -1,49 +1,57 @@
 /**
- * Releases queued by the plugin while the daemon is down (CNI DEL must still succeed): one small
- * file per attachment under `<dataDir>/pending-releases/`, written atomically; the daemon applies
- * and removes them when it is back.
+ * Releases queued by the plugin while the daemon cannot be reached (CNI DEL must still succeed):
+ * one small file per attachment, `<dataDir>/pending-releases/<hash>.json` (the attachment's hash,
+ * so a lookup needs no listing), holding `{containerID, ifName}`, written atomically, mode 0600,
+ * in a directory of mode 0700. The daemon applies and removes them (daemon/ipam/pending-releases.ts).
+ *
+ * A queued release frees only what the attachment held when it was queued: the daemon takes an
+ * attachment's queued release before it allocates to it, so the file of a DEL that came before an
+ * ADD is gone before that ADD's address exists, and a file the daemon finds later was written
+ * after every allocation it could free.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-file.js';
+import { makeDirs, PRIVATE_DIR_MODE } from '../fs/state-dir.js';
 import { attachmentHash } from '../net/attachment-hash.js';
 import type { Attachment } from './api.js';
 
 /** Default data dir (twilld --data-dir, plugin "dataDir"). */
 export const DEFAULT_DATA_DIR = '/var/lib/twill';
 
+/** The largest queued-release file the daemon reads. */
+export const MAX_PENDING_RELEASE_BYTES = 4096;
+
+/** The queue's directory. */
 export function pendingDir(dataDir: string): string {
   return join(dataDir, 'pending-releases');
 }
 
-/** Queues a release for the daemon. */
-export function queueRelease(dataDir: string, a: Attachment): void {
-  const dir = pendingDir(dataDir);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const name = attachmentHash(a.containerID, a.ifName).slice(0, 32);
-  writeFileAtomic(join(dir, `${name}.json`), JSON.stringify({ containerID: a.containerID, ifName: a.ifName }), { mode: 0o600, fsync: true });
+/** The file name of an attachment's queued release. */
+export function pendingReleaseName(a: Attachment): string {
+  return `${attachmentHash(a.containerID, a.ifName).slice(0, 32)}.json`;
 }
 
-/** Reads every queued release; `remove` deletes one after it was applied. */
-export function readPendingReleases(dataDir: string): Array<{ attachment: Attachment; remove: () => void }> {
+/** Queues a release for the daemon (the data dir and the queue are made private when missing). */
+export function queueRelease(dataDir: string, a: Attachment): void {
+  makeDirs(dataDir, PRIVATE_DIR_MODE);
   const dir = pendingDir(dataDir);
-  let names: string[];
+  makeDirs(dir, PRIVATE_DIR_MODE);
+  writeFileAtomic(join(dir, pendingReleaseName(a)), JSON.stringify({ containerID: a.containerID, ifName: a.ifName }), { mode: 0o600, fsync: true });
+}
+
+/**
+ * The attachment a queued-release file names, or null when its text is not one, or it is not
+ * stored under that attachment's name.
+ */
+export function parsePendingRelease(name: string, text: string): Attachment | null {
+  let v: unknown;
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.json') && !n.startsWith('.'));
+    v = JSON.parse(text);
   } catch {
-    return [];
+    return null;
   }
-  const out: Array<{ attachment: Attachment; remove: () => void }> = [];
-  for (const n of names) {
-    const path = join(dir, n);
-    try {
-      const a = JSON.parse(readFileSync(path, 'utf8')) as Attachment;
-      if (typeof a.containerID === 'string' && typeof a.ifName === 'string') {
-        out.push({ attachment: { containerID: a.containerID, ifName: a.ifName }, remove: () => rmSync(path, { force: true }) });
-        continue;
-      }
-    } catch { /* malformed: drop it below */ }
-    rmSync(path, { force: true });
-  }
-  return out;
+  const o = v as Partial<Attachment> | null;
+  if (typeof o !== 'object' || o === null || typeof o.containerID !== 'string' || typeof o.ifName !== 'string') return null;
+  const a = { containerID: o.containerID, ifName: o.ifName };
+  return pendingReleaseName(a) === name ? a : null;
 }

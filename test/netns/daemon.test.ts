@@ -1,15 +1,18 @@
 /**
  * twilld processes in lab hosts against one etcd: flannel layout, subnet files, restarts, config
- * waiting and validation, PublicIP conflicts, the socket, systemd readiness, signals, tools.
+ * waiting and validation, PublicIP conflicts, the socket, systemd readiness, signals, tools, the
+ * modes of its state under any umask and the trust of queued releases.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sh } from '../helpers/netns.js';
 import { DAEMON_BIN } from '../helpers/paths.js';
 import { until } from '../helpers/wait.js';
 import { Lab } from '../lab/lab.js';
+import { pendingDir, pendingReleaseName, queueRelease } from '../../shared/protocol/pending-release.js';
 import { ETCD, NETNS, skipUnless } from '../helpers/require.js';
 
 const skip = skipUnless(NETNS, ETCD);
@@ -174,5 +177,64 @@ describe('twilld start-up conditions', { skip }, () => {
     const exit = new Promise<number | null>((r) => daemon.once('exit', (c) => r(c)));
     daemon.kill('SIGTERM');
     assert.equal(await exit, 0);
+  });
+});
+
+describe('twilld state on disk', { skip }, () => {
+  let lab: Lab;
+  before(async () => (lab = await Lab.create({ hosts: 1, netConf: { Network: '10.47.0.0/16', Backend: { Type: 'vxlan' } } })));
+  after(async () => lab?.destroy());
+  const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
+
+  it('creates every piece of state with its own mode when started under umask 000', async () => {
+    const h = lab.host(1);
+    h.socket = join(h.dir, 'run', 'twilld.sock'); // directories the daemon has to make
+    h.subnetFile = join(h.dir, 'flannel', 'subnet.env');
+    // A child inherits its parent's umask: 000 for the one spawn of the daemon (startDaemon spawns before its first await).
+    const before = process.umask(0);
+    let started: Promise<void>;
+    try {
+      started = lab.startDaemon(h);
+    } finally {
+      process.umask(before);
+    }
+    await started;
+    const pod = await lab.addPod(h);
+    const ipam = join(h.dataDir, 'ipam');
+    assert.deepEqual({
+      dataDir: mode(h.dataDir), ipam: mode(ipam), store: mode(join(ipam, readdirSync(ipam).find((n) => n.endsWith('.json'))!)),
+      pending: mode(pendingDir(h.dataDir)), vtepMac: mode(join(h.dataDir, 'vtep-mac-1')),
+      socket: mode(h.socket), socketDir: mode(dirname(h.socket)), subnetFile: mode(h.subnetFile), subnetDir: mode(dirname(h.subnetFile)),
+    }, { dataDir: '700', ipam: '700', store: '600', pending: '700', vtepMac: '644', socket: '600', socketDir: '755', subnetFile: '644', subnetDir: '755' });
+    await lab.delPod(pod);
+  });
+
+  it('applies only queued releases that root wrote and nobody else may write, and makes a data dir others could write private', async () => {
+    const h = lab.host(1);
+    const p = await lab.addPod(h);
+    const q = await lab.addPod(h);
+    const file = (pod: { containerID: string }) => join(pendingDir(h.dataDir), pendingReleaseName({ containerID: pod.containerID, ifName: 'eth0' }));
+    const mark = readFileSync(h.log, 'utf8').length;
+    const refusals = () => readFileSync(h.log, 'utf8').slice(mark).split('\n').filter((l) => l.includes('"msg":"queued release refused"'));
+    queueRelease(h.dataDir, { containerID: p.containerID, ifName: 'eth0' });
+    chownSync(file(p), 65534, 65534); // another user's
+    queueRelease(h.dataDir, { containerID: q.containerID, ifName: 'eth0' });
+    chmodSync(file(q), 0o666); // root's, but anyone may change it
+    await until('both files refused in the log', () => refusals().length === 2, 10_000, 50);
+    assert.ok(refusals().some((l) => l.includes('owned by uid 65534')), refusals().join('\n'));
+    assert.ok(refusals().some((l) => l.includes('mode 666')), refusals().join('\n'));
+    const held = (await lab.api<Array<{ containerID: string }>>(h, '/v1/ipam/allocations')).map((x) => x.containerID);
+    assert.ok(held.includes(p.containerID) && held.includes(q.containerID), 'neither address was released');
+    assert.ok(existsSync(file(p)) && existsSync(file(q)), 'the files are left alone');
+    rmSync(file(p));
+    rmSync(file(q));
+
+    await lab.stopDaemon(h);
+    chmodSync(h.dataDir, 0o777); // as an older daemon started under umask 000 left it
+    await lab.startDaemon(h);
+    assert.equal(mode(h.dataDir), '700');
+    assert.match(readFileSync(h.log, 'utf8').slice(mark), /"msg":"group or others could write this directory of state: made private"/);
+    await lab.delPod(p);
+    await lab.delPod(q);
   });
 });

@@ -1,15 +1,19 @@
 /**
  * Hostile input to the plugin executable: ≥ 1,000 generated malformed inputs (broken JSON, wrong
- * types, huge values, unknown versions, bad CNI_IFNAME/CNI_CONTAINERID/CNI_NETNS, missing variables,
+ * types, huge values, unknown versions, bad CNI_IFNAME/CNI_CONTAINERID/CNI_NETNS, container IDs
+ * over the protocol's limit, requested addresses that can never be the host's, missing variables,
  * oversized stdin, names over 15 UTF-8 bytes, malformed prevResults). Every one must be answered with
  * exactly one CNI error object with the expected code on stdout, exit status 1, no stack trace on
- * stdout or stderr, and nothing left behind.
+ * stdout or stderr, and nothing left behind; the few that must succeed (the DEL of an ID no ADD
+ * takes) with exit status 0 and nothing on stdout.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createNetns, ipIn, netnsPath } from '../helpers/netns.js';
 import { runPlugin } from '../helpers/run-plugin.js';
 import { Lab, type LabHost } from '../lab/lab.js';
+import { formatIp, lastOf, parseCidr } from '../../shared/ip/cidr.js';
+import { MAX_CONTAINER_ID_LENGTH } from '../../shared/protocol/api.js';
 import { ETCD, NETNS, skipUnless } from '../helpers/require.js';
 
 const skip = skipUnless(NETNS, ETCD);
@@ -30,10 +34,20 @@ interface Case {
   kind: string;
   env: Record<string, string>;
   stdin: string | Buffer;
+  /** The CNI codes expected; [SUCCESS] for an input that must succeed. */
   codes: number[];
 }
 
-function generate(n: number, seed: number, goodConf: Record<string, unknown>, podNs: string): Case[] {
+/** In `codes`: the input must succeed (exit 0, nothing on stdout). */
+const SUCCESS = 0;
+
+/** Addresses that can never be a pod address of a host with `subnet` (gateway `gateway`). */
+function foreignAddresses(subnet: string, gateway: string): string[] {
+  const s = parseCidr(subnet);
+  return ['1.2.3.4', '0.0.0.0', '255.255.255.255', '127.0.0.1', formatIp(s.ip), formatIp(lastOf(s)), gateway, formatIp((lastOf(s) + 1) >>> 0)];
+}
+
+function generate(n: number, seed: number, goodConf: Record<string, unknown>, podNs: string, lease: { subnet: string; gateway: string }): Case[] {
   const rnd = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const junk = (len: number) => Array.from({ length: len }, () => String.fromCharCode(Math.floor(rnd() * 0xffff))).join('');
@@ -75,6 +89,15 @@ function generate(n: number, seed: number, goodConf: Record<string, unknown>, po
     () => ({ kind: 'bad CNI_ARGS', env: env('ADD', { CNI_ARGS: pick(['FOO=1', 'noequals', 'A=1;;B', '=x', 'IP=1.2.3.4;EVIL=1']) }), stdin: conf({}), codes: [2, 4] }),
     () => ({ kind: 'CHECK without prevResult', env: env('CHECK'), stdin: conf({}), codes: [7] }),
     () => ({ kind: 'prevResult of the wrong type', env: env('CHECK'), stdin: conf({ prevResult: pick(['x', 1, [], true]) }), codes: [7] }),
+    () => {
+      const ip = pick(foreignAddresses(lease.subnet, lease.gateway));
+      return pick([
+        { kind: 'requested address not of this host (CNI_ARGS IP=)', env: env('ADD', { CNI_ARGS: `IP=${ip}` }), stdin: conf({}), codes: [7] },
+        { kind: 'requested address not of this host (runtimeConfig.ips)', env: env('ADD'), stdin: conf({ runtimeConfig: { ips: [`${ip}/${pick(['24', '32', '0'])}`] } }), codes: [7] },
+      ]);
+    },
+    () => ({ kind: 'CNI_CONTAINERID over the limit', env: env('ADD', { CNI_CONTAINERID: 'c'.repeat(MAX_CONTAINER_ID_LENGTH + 1 + Math.floor(rnd() * 5000)) }), stdin: conf({}), codes: [4] }),
+    () => ({ kind: 'DEL of a CNI_CONTAINERID over the limit', env: env('DEL', { CNI_CONTAINERID: 'c'.repeat(MAX_CONTAINER_ID_LENGTH + 1 + Math.floor(rnd() * 5000)) }), stdin: conf({}), codes: [SUCCESS] }),
     () => ({ kind: 'GC attachments of the wrong type', env: { CNI_COMMAND: 'GC', CNI_PATH: '/usr/lib/cni' }, stdin: conf({ 'cni.dev/valid-attachments': pick(['x', [1], [{ containerID: 1 }], { a: 1 }]) }), codes: [7] }),
   ];
   // Issue #20, item 9: names are counted in UTF-8 bytes (IFNAMSIZ), whitespace as Go's unicode.IsSpace
@@ -117,7 +140,7 @@ describe(`fuzzing the plugin with ${COUNT} hostile inputs`, { skip }, () => {
   after(async () => lab?.destroy());
 
   it('answers every one with a CNI error object of the expected code, exit 1, and leaves nothing behind', async () => {
-    const cases = generate(COUNT, 20261123, lab.pluginConf(h), podNs);
+    const cases = generate(COUNT, 20261123, lab.pluginConf(h), podNs, await lab.api<{ subnet: string; gateway: string }>(h, '/v1/lease'));
     const links = ipIn(h.ns, '-o', 'link', 'show');
     const podLinks = ipIn(podNs.split('/').pop()!, '-o', 'link', 'show');
     const failures: string[] = [];
@@ -130,7 +153,8 @@ describe(`fuzzing the plugin with ${COUNT} hostile inputs`, { skip }, () => {
         const r = await runPlugin({ hostNs: h.ns, env: c.env, stdin: c.stdin });
         const lines = r.stdout.trim().split('\n');
         const obj = r.json as { code?: unknown; msg?: unknown } | undefined;
-        const problem = r.code !== 1 ? `exit ${r.code}`
+        const problem = c.codes.includes(SUCCESS) ? (r.code !== 0 || r.stdout !== '' ? `exit ${r.code}, expected success` : '')
+          : r.code !== 1 ? `exit ${r.code}`
           : lines.length !== 1 || !obj ? 'stdout is not one JSON object'
           : typeof obj.code !== 'number' || typeof obj.msg !== 'string' ? 'no code/msg'
           : !c.codes.includes(obj.code) ? `code ${obj.code}, expected ${c.codes.join('/')}`

@@ -4,7 +4,7 @@
  * chaining with the reference portmap plugin.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +13,9 @@ import { REF_PLUGINS } from '../helpers/paths.js';
 import { cniEnv, runPlugin } from '../helpers/run-plugin.js';
 import { until } from '../helpers/wait.js';
 import { hostVethName } from '../../shared/net/attachment-hash.js';
+import { queueRelease } from '../../shared/protocol/pending-release.js';
+import { MAX_CONTAINER_ID_LENGTH } from '../../shared/protocol/api.js';
+import { formatIp, lastOf, parseCidr } from '../../shared/ip/cidr.js';
 import { Lab, type LabHost, type LabPod } from '../lab/lab.js';
 import { ETCD, NETNS, PORTMAP, skipUnless } from '../helpers/require.js';
 
@@ -216,6 +219,30 @@ describe('twill plugin against a running twilld', { skip }, () => {
     assert.match(bad, /netns must match pattern/);
   });
 
+  it('a release queued while the daemon was unreachable never frees the address of a later ADD of the same attachment', async () => {
+    // As runtimes that reuse container IDs do (podman restart, ctr): DEL cannot reach the daemon
+    // (stalled, restarting) and queues the release; the same ID is ADDed again at once. The
+    // daemon looks at the queue every PENDING_POLL_MS: a marker in the queue shows when it just
+    // did, so that the DEL and the ADD both happen before it looks again.
+    const pod = await lab.addPod(h);
+    const ids = { containerID: pod.containerID, netns: netnsPath(pod.ns), ifName: 'eth0' };
+    const queue = join(h.dataDir, 'pending-releases');
+    const queued = () => (existsSync(queue) ? readdirSync(queue).filter((n) => n.endsWith('.json')) : []);
+    queueRelease(h.dataDir, { containerID: `marker-${lab.id}`, ifName: 'eth0' });
+    await until('the daemon to look at its queue', () => queued().length === 0, 10_000, 5);
+    const del = await lab.plugin(h, 'DEL', { ...lab.pluginConf(h), socket: join(h.dir, 'unreachable.sock') }, ids);
+    assert.equal(del.code, 0, del.stdout + del.stderr);
+    assert.match(del.stderr, /queued for the daemon/);
+    const again = await lab.plugin(h, 'ADD', lab.pluginConf(h), ids);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    const address = ((again.json?.['ips'] as Array<{ address: string }>)[0]!).address.split('/')[0]!;
+    await until('the daemon to take the queued release', () => queued().length === 0, 10_000, 50);
+    const held = (await lab.api<Array<{ containerID: string; address: string }>>(h, '/v1/ipam/allocations')).filter((x) => x.containerID === pod.containerID);
+    assert.deepEqual(held.map((x) => x.address), [address], 'the new ADD keeps its address');
+    assert.ok(lab.ping(pod.ns, (await lab.api<{ gateway: string }>(h, '/v1/lease')).gateway), 'the pod still works');
+    await lab.delPod(pod);
+  });
+
   it('GC releases addresses and removes veths of attachments not listed as valid', async () => {
     const keep = await lab.addPod(h);
     const lost = await lab.addPod(h);
@@ -229,6 +256,84 @@ describe('twill plugin against a running twilld', { skip }, () => {
     assert.ok(lab.ping(keep.ns, (await lab.api<{ gateway: string }>(h, '/v1/lease')).gateway), 'the valid pod is untouched');
     lab.pods.splice(lab.pods.indexOf(lost), 1);
     await lab.delPod(keep);
+  });
+
+  it('GC is scoped to its network: GC of netB leaves netA\'s pods on the same bridge intact', async () => {
+    const [netA, netB] = [{ name: 'netA' }, { name: 'netB' }];
+    const a1 = await lab.addPod(h, { conf: netA });
+    const b1 = await lab.addPod(h, { conf: netB });
+    const b2 = await lab.addPod(h, { conf: netB });
+    const veth = (p: LabPod) => ((p.result['interfaces'] as Array<{ name: string }>)[1]!).name;
+    const held = async () => (await lab.api<Array<{ containerID: string; network?: string }>>(h, '/v1/ipam/allocations'))
+      .filter((x) => [a1, b1, b2].some((p) => p.containerID === x.containerID)).map((x) => `${x.containerID} ${x.network}`).sort();
+    const gc = (net: { name: string }, valid: LabPod[]) =>
+      lab.plugin(h, 'GC', { ...lab.pluginConf(h, '1.1.0', net), 'cni.dev/valid-attachments': valid.map((p) => ({ containerID: p.containerID, ifname: 'eth0' })) });
+    const r = await gc(netB, [b1]);
+    assert.equal(r.code, 0, r.stdout);
+    assert.deepEqual(await held(), [`${a1.containerID} netA`, `${b1.containerID} netB`].sort());
+    const veths = vethsOn(h);
+    assert.deepEqual([veth(a1), veth(b1), veth(b2)].map((v) => veths.includes(v)), [true, true, false], 'only netB\'s invalid veth is gone');
+    assert.ok(lab.ping(a1.ns, b1.ip), 'netA\'s pod still works');
+    assert.equal((await gc(netA, [])).code, 0);
+    assert.deepEqual(await held(), [`${b1.containerID} netB`]);
+    assert.ok(!vethsOn(h).includes(veth(a1)) && vethsOn(h).includes(veth(b1)));
+    for (const p of [a1, b2]) lab.pods.splice(lab.pods.indexOf(p), 1), deleteNetns(p.ns);
+    await lab.delPod(b1);
+  });
+
+  it('refuses a requested address that can never be this host\'s with code 7, a taken one with 104, and leaves nothing behind', async () => {
+    const lease = await lab.api<{ subnet: string; gateway: string }>(h, '/v1/lease');
+    const subnet = parseCidr(lease.subnet);
+    const pod = await lab.addPod(h);
+    const ns = createNetns(`tw-${lab.id}-ip`);
+    const before = vethsOn(h).length;
+    const add = (o: { args?: string; conf?: Record<string, unknown> }) =>
+      lab.plugin(h, 'ADD', lab.pluginConf(h, '1.1.0', o.conf ?? {}), { containerID: `ip-${lab.id}`, netns: netnsPath(ns), ifName: 'eth0', ...(o.args ? { args: o.args } : {}) });
+    try {
+      const invalid: Array<[string, { args?: string; conf?: Record<string, unknown> }]> = [
+        ['CNI_ARGS IP=1.2.3.4', { args: 'IP=1.2.3.4' }],
+        ['runtimeConfig.ips 0.0.0.0', { conf: { runtimeConfig: { ips: ['0.0.0.0/0'] } } }],
+        ['the network address', { args: `IP=${formatIp(subnet.ip)}` }],
+        ['the broadcast address', { conf: { runtimeConfig: { ips: [`${formatIp(lastOf(subnet))}/27`] } } }],
+        ['the gateway', { args: `IP=${lease.gateway}` }],
+      ];
+      for (const [what, o] of invalid) {
+        const r = await add(o);
+        assert.deepEqual([r.code, r.json?.['code']], [1, 7], `${what}: ${r.stdout}`);
+        assert.match(String(r.json?.['msg']), /requested address .* (is not in|is the .* of) this host's subnet/, what);
+        assert.doesNotMatch(r.stderr, /\n\s+at /, `${what}: no stack trace`);
+      }
+      const taken = await add({ args: `IP=${pod.ip}` });
+      assert.deepEqual([taken.code, taken.json?.['code']], [1, 104], taken.stdout);
+      assert.match(String(taken.json?.['msg']), /already allocated to/);
+      const allocs = await lab.api<Array<{ containerID: string }>>(h, '/v1/ipam/allocations');
+      assert.ok(!allocs.some((x) => x.containerID === `ip-${lab.id}`), 'no address allocated');
+      assert.equal(vethsOn(h).length, before, 'no veth left');
+      assert.equal(ipIn(ns, '-o', 'link', 'show').split('\n').filter(Boolean).length, 1, 'only lo in the pod');
+    } finally {
+      deleteNetns(ns);
+      await lab.delPod(pod);
+    }
+  });
+
+  it('refuses a container ID over the protocol\'s limit at ADD with code 4, and its DEL succeeds with nothing to do', async () => {
+    const ns = createNetns(`tw-${lab.id}-id`);
+    try {
+      const run = (command: string, containerID: string) => lab.plugin(h, command, lab.pluginConf(h), { containerID, netns: netnsPath(ns), ifName: 'eth0' });
+      const long = 'c'.repeat(MAX_CONTAINER_ID_LENGTH + 1);
+      const add = await run('ADD', long);
+      assert.deepEqual([add.code, add.json?.['code']], [1, 4], add.stdout);
+      assert.match(String(add.json?.['msg']), /CNI_CONTAINERID is longer than 512 characters/);
+      const del = await run('DEL', long);
+      assert.deepEqual([del.code, del.stdout], [0, ''], del.stderr);
+      const longest = 'c'.repeat(MAX_CONTAINER_ID_LENGTH);
+      assert.equal((await run('ADD', longest)).code, 0, 'the longest ID the daemon takes works');
+      assert.equal((await run('DEL', longest)).code, 0);
+      const allocs = await lab.api<Array<{ containerID: string }>>(h, '/v1/ipam/allocations');
+      assert.ok(!allocs.some((x) => x.containerID.startsWith('ccc')));
+    } finally {
+      deleteNetns(ns);
+    }
   });
 
   it('a full subnet: ADD fails clearly, STATUS says 50 (not 51: existing pods keep their connectivity), and nothing is left behind', async () => {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { AddressAllocator } from '../../daemon/ipam/address-allocator.js';
 import { type AllocationState, type AllocationStore, FileAllocationStore } from '../../daemon/ipam/allocation-store.js';
-import { AddressExhaustedError, AddressUnavailableError } from '../../shared/errors.js';
+import { AddressExhaustedError, AddressInvalidError, AddressUnavailableError, AttachmentConflictError } from '../../shared/errors.js';
 import { formatIp, parseCidr, parseIp } from '../../shared/ip/cidr.js';
 
 const a = (i: number) => ({ containerID: `c${i}`, ifName: 'eth0' });
@@ -36,11 +36,52 @@ describe('pod address allocator', () => {
   });
   it('honours a requested address inside the subnet and refuses others clearly', () => {
     const s = new AddressAllocator(parseCidr('10.5.1.0/24'), new FakeStore());
-    assert.equal(formatIp(s.allocate(a(1), '10.5.1.50')), '10.5.1.50');
-    assert.equal(formatIp(s.allocate(a(1), '10.5.1.50')), '10.5.1.50');
-    assert.throws(() => s.allocate(a(2), '10.5.1.50'), /already allocated to c1/);
-    assert.throws(() => s.allocate(a(2), '10.5.1.1'), AddressUnavailableError);
-    assert.throws(() => s.allocate(a(2), '10.5.2.9'), /not a pod address of this host's subnet/);
+    assert.equal(formatIp(s.allocate(a(1), { ip: '10.5.1.50' })), '10.5.1.50');
+    assert.equal(formatIp(s.allocate(a(1), { ip: '10.5.1.50' })), '10.5.1.50');
+    assert.throws(() => s.allocate(a(2), { ip: '10.5.1.50' }), /already allocated to c1/);
+    assert.throws(() => s.allocate(a(2), { ip: '10.5.1.1' }), AddressInvalidError);
+    assert.throws(() => s.allocate(a(2), { ip: '10.5.2.9' }), /10\.5\.2\.9 is not in this host's subnet 10\.5\.1\.0\/24: pod addresses are 10\.5\.1\.2-10\.5\.1\.254/);
+  });
+  it('tells an address that can never be a pod address here (invalid) from one that is taken (unavailable)', () => {
+    const s = new AddressAllocator(parseCidr('10.5.1.0/24'), new FakeStore());
+    s.allocate(a(1), { ip: '10.5.1.50' });
+    const invalid: Array<[string, RegExp]> = [
+      ['1.2.3.4', /not in this host's subnet/], ['0.0.0.0', /not in this host's subnet/], ['10.5.1.0', /the network address of/],
+      ['10.5.1.1', /the gateway of/], ['10.5.1.255', /the broadcast address of/], ['10.5.1.256', /not an IPv4 address/], ['x', /not an IPv4 address/],
+    ];
+    for (const [ip, why] of invalid) {
+      assert.throws(() => s.allocate(a(2), { ip }), (e: unknown) => e instanceof AddressInvalidError && why.test(e.message), ip);
+      assert.throws(() => s.allocate(a(1), { ip }), AddressInvalidError, `${ip} for an attachment that holds an address`);
+    }
+    assert.throws(() => s.allocate(a(2), { ip: '10.5.1.50' }), AddressUnavailableError, 'taken');
+    assert.throws(() => s.allocate(a(1), { ip: '10.5.1.51' }), AddressUnavailableError, 'the attachment holds another');
+    assert.equal(s.used, 1, 'nothing allocated by a refusal');
+  });
+  it('records each allocation\'s network and refuses the attachment to another network', () => {
+    const s = new AddressAllocator(parseCidr('10.5.1.0/24'), new FakeStore());
+    const ip = s.allocate(a(1), { network: 'netA' });
+    assert.equal(s.allocate(a(1), { network: 'netA' }), ip, 'a repeated ADD of the same network');
+    assert.throws(() => s.allocate(a(1), { network: 'netB' }), (e: unknown) => e instanceof AttachmentConflictError && /eth0 of container c1 is attached to network netA/.test(e.message));
+    assert.equal(s.allocate(a(1)), ip, 'a plugin that sends no network gets the attachment\'s address');
+    assert.deepEqual(s.list(), [{ ...a(1), network: 'netA', address: formatIp(ip) }]);
+    assert.equal(s.release(a(1)), ip, 'DEL releases whatever the network');
+  });
+  it('GC of a network releases only that network\'s allocations; one without a network is adopted when valid, never released', () => {
+    const store = new FakeStore();
+    const s = new AddressAllocator(parseCidr('10.5.1.0/24'), store);
+    s.allocate(a(1), { network: 'netA' });
+    s.allocate(a(2), { network: 'netB' });
+    s.allocate(a(3), { network: 'netB' });
+    s.allocate(a(4)); // an older plugin's: no network
+    s.allocate(a(5));
+    const outcome = s.gc('netB', [a(2), a(4)]);
+    assert.deepEqual(outcome.released.map((r) => r.containerID), ['c3']);
+    assert.deepEqual(outcome.adopted.map((r) => [r.containerID, r.network]), [['c4', 'netB']]);
+    assert.deepEqual(s.list().map((r) => [r.containerID, r.network ?? null]), [['c1', 'netA'], ['c2', 'netB'], ['c4', 'netB'], ['c5', null]]);
+    assert.deepEqual([...store.saved.allocations.values()].map((r) => r.network ?? null), ['netA', 'netB', 'netB', null], 'saved');
+    assert.deepEqual(s.gc('netA', []).released.map((r) => r.containerID), ['c1']);
+    assert.deepEqual(s.gc(undefined, []).released.map((r) => r.containerID), ['c5'], 'a GC without a network collects those without one');
+    assert.deepEqual(s.list().map((r) => r.containerID), ['c2', 'c4']);
   });
   it('saves every change before answering, and undoes one that cannot be saved', () => {
     const store = new FakeStore();
@@ -86,8 +127,32 @@ describe('pod address file store', () => {
     for (let i = 1; i <= 4; i++) s.allocate(a(i));
     assert.equal(s.release(a(9)), null);
     assert.equal(formatIp(s.release(a(1))!), '10.5.1.2');
-    const released = s.gc([a(2), a(4)]);
+    const { released } = s.gc(undefined, [a(2), a(4)]);
     assert.deepEqual(released.map((r) => r.containerID), ['c3']);
     assert.deepEqual(open().list().map((r) => r.containerID), ['c2', 'c4']);
+  });
+  it('keeps each allocation\'s network, and reads a file written before networks were recorded', () => {
+    const s = open();
+    s.allocate(a(1), { network: 'netA' });
+    s.allocate(a(2));
+    assert.deepEqual(open().list(), [{ ...a(1), network: 'netA', address: '10.5.1.2' }, { ...a(2), address: '10.5.1.3' }]);
+    const file = join(dir, 'ipam', '10.5.1.0-24.json');
+    writeFileSync(file, JSON.stringify({ subnet: '10.5.1.0/24', last: '10.5.1.9', allocations: { '10.5.1.9': { containerID: 'old', ifName: 'eth0' } } }));
+    const old = open();
+    assert.deepEqual(old.list(), [{ containerID: 'old', ifName: 'eth0', address: '10.5.1.9' }]);
+    assert.deepEqual(old.gc('netA', []).released, [], 'not released by a network\'s GC');
+    assert.equal(formatIp(old.allocate({ containerID: 'old', ifName: 'eth0' }, { network: 'netA' })), '10.5.1.9', 'its ADD again gives it a network');
+    assert.deepEqual(open().list(), [{ containerID: 'old', ifName: 'eth0', network: 'netA', address: '10.5.1.9' }]);
+  });
+  it('makes its directories 0700 whatever the umask', () => {
+    const before = process.umask(0);
+    try {
+      const sub = join(dir, 'data');
+      new FileAllocationStore(sub, parseCidr('10.5.1.0/24'));
+      assert.equal(statSync(sub).mode & 0o777, 0o700);
+      assert.equal(statSync(join(sub, 'ipam')).mode & 0o777, 0o700);
+    } finally {
+      process.umask(before);
+    }
   });
 });

@@ -14,7 +14,7 @@ import { AddressAllocator } from '../../daemon/ipam/address-allocator.js';
 import type { AllocationStore } from '../../daemon/ipam/allocation-store.js';
 import type { LinkDeleter } from '../../daemon/link-deleter.js';
 import { parseCidr } from '../../shared/ip/cidr.js';
-import { API_ERR, MAX_REQUEST_BYTES } from '../../shared/protocol/api.js';
+import { API_ERR, IPAM_ERR, MAX_CONTAINER_ID_LENGTH, MAX_REQUEST_BYTES } from '../../shared/protocol/api.js';
 import { testLogger } from '../helpers/log.js';
 
 const subnet = parseCidr('10.5.7.0/24');
@@ -24,7 +24,7 @@ function deps(links: Pick<LinkDeleter, 'delete'> = { delete: () => ({ deleting: 
   return {
     network: parseCidr('10.5.0.0/16'), backendType: 'vxlan', mtu: 1450, ipMasq: false,
     lease: { current: { subnet, attrs: { PublicIP: '192.168.9.1', BackendType: 'vxlan', BackendData: null }, leaseId: '1', expiresAt: 0 }, held: true },
-    ipam: new AddressAllocator(subnet, memoryStore()), links, log: testLogger(),
+    ipam: new AddressAllocator(subnet, memoryStore()), pending: { takeFor: () => undefined }, links, log: testLogger(),
   };
 }
 
@@ -65,7 +65,7 @@ describe('socket API', () => {
     assert.equal(alloc.body['gateway'], '10.5.7.1');
     assert.deepEqual(await call(sock, 'GET', '/v1/ipam/allocations'), { status: 200, body: [{ containerID: 'c1', ifName: 'eth0', address: '10.5.7.2' }] as unknown as Record<string, unknown> });
     assert.deepEqual(await call(sock, 'GET', '/v1/healthz'), { status: 200, body: { ok: true, free: 252, total: 253 } });
-    assert.deepEqual(await call(sock, 'POST', '/v1/ipam/gc', [JSON.stringify({ valid: [] })]), { status: 200, body: { released: [{ containerID: 'c1', ifName: 'eth0', address: '10.5.7.2' }] } });
+    assert.deepEqual(await call(sock, 'POST', '/v1/ipam/gc', [JSON.stringify({ valid: [] })]), { status: 200, body: { released: [{ containerID: 'c1', ifName: 'eth0', address: '10.5.7.2' }], held: [] } });
     assert.deepEqual(await call(sock, 'POST', '/v1/ipam/release', [JSON.stringify({ containerID: 'c1', ifName: 'eth0' })]), { status: 200, body: { released: false } });
   });
 
@@ -82,12 +82,52 @@ describe('socket API', () => {
   });
 
   it('answers 409 with the allocator\'s code for a requested address it refuses', async () => {
-    const r = await call(sock, 'POST', '/v1/ipam/allocate', [JSON.stringify({ containerID: 'c2', ifName: 'eth0', ip: '10.5.9.9' })]);
+    const held = await call(sock, 'POST', '/v1/ipam/allocate', [JSON.stringify({ containerID: 'c3', ifName: 'eth0', ip: '10.5.7.9' })]);
+    assert.equal(held.status, 200);
+    const r = await call(sock, 'POST', '/v1/ipam/allocate', [JSON.stringify({ containerID: 'c2', ifName: 'eth0', ip: '10.5.7.9' })]);
     assert.equal(r.status, 409);
     const e = r.body['error'] as { code: string; message: string; retryable: boolean };
-    assert.equal(e.code, 'ERR_IPAM_UNAVAILABLE');
+    assert.equal(e.code, IPAM_ERR.UNAVAILABLE);
     assert.equal(e.retryable, false);
-    assert.match(e.message, /not a pod address of this host's subnet/);
+    assert.match(e.message, /already allocated to c3\/eth0/);
+    assert.equal((await call(sock, 'POST', '/v1/ipam/release', [JSON.stringify({ containerID: 'c3', ifName: 'eth0' })])).status, 200);
+  });
+
+  it('answers 400 with ERR_IPAM_ADDRESS_INVALID for a requested address that can never be this host\'s', async () => {
+    for (const ip of ['10.5.9.9', '1.2.3.4', '0.0.0.0', '10.5.7.0', '10.5.7.1', '10.5.7.255', '10.5.7.300']) {
+      const r = await call(sock, 'POST', '/v1/ipam/allocate', [JSON.stringify({ containerID: 'c2', ifName: 'eth0', ip })]);
+      assert.equal(r.status, 400, ip);
+      const e = r.body['error'] as { code: string; message: string; retryable: boolean };
+      assert.equal(e.code, IPAM_ERR.ADDRESS_INVALID, ip);
+      assert.equal(e.retryable, false);
+    }
+    assert.deepEqual((await call(sock, 'GET', '/v1/ipam/allocations')).body, [], 'nothing allocated');
+  });
+
+  it('takes a container ID of up to MAX_CONTAINER_ID_LENGTH characters, not one more', async () => {
+    const id = 'c'.repeat(MAX_CONTAINER_ID_LENGTH);
+    assert.equal((await call(sock, 'POST', '/v1/ipam/allocate', [JSON.stringify({ containerID: id, ifName: 'eth0' })])).status, 200);
+    assert.equal((await call(sock, 'POST', '/v1/ipam/release', [JSON.stringify({ containerID: id, ifName: 'eth0' })])).status, 200);
+    const over = await call(sock, 'POST', '/v1/ipam/allocate', [JSON.stringify({ containerID: `${id}c`, ifName: 'eth0' })]);
+    assert.equal(over.status, 400);
+    assert.equal((over.body['error'] as { code: string }).code, API_ERR.INVALID);
+  });
+
+  it('scopes GC to the network named, and answers what every network still holds', async () => {
+    const add = (containerID: string, network?: string) => call(sock, 'POST', '/v1/ipam/allocate', [JSON.stringify({ containerID, ifName: 'eth0', ...(network ? { network } : {}) })]);
+    await add('a1', 'netA');
+    await add('b1', 'netB');
+    await add('b2', 'netB');
+    const r = await call(sock, 'POST', '/v1/ipam/gc', [JSON.stringify({ network: 'netB', valid: [{ containerID: 'b1', ifName: 'eth0' }] })]);
+    assert.equal(r.status, 200);
+    assert.deepEqual((r.body['released'] as Array<{ containerID: string; network: string }>).map((x) => [x.containerID, x.network]), [['b2', 'netB']]);
+    assert.deepEqual(r.body['held'], [{ containerID: 'a1', ifName: 'eth0' }, { containerID: 'b1', ifName: 'eth0' }]);
+    const conflict = await add('b1', 'netA');
+    assert.equal(conflict.status, 409);
+    assert.equal((conflict.body['error'] as { code: string }).code, IPAM_ERR.ATTACHMENT_CONFLICT);
+    await call(sock, 'POST', '/v1/ipam/gc', [JSON.stringify({ network: 'netA', valid: [] })]);
+    await call(sock, 'POST', '/v1/ipam/gc', [JSON.stringify({ network: 'netB', valid: [] })]);
+    assert.deepEqual((await call(sock, 'GET', '/v1/ipam/allocations')).body, []);
   });
 
   it('answers a body over 64 KiB with 413, also when it comes chunked (no Content-Length)', async () => {

@@ -10,9 +10,11 @@
  * FDB entries stay valid). An existing device with compatible settings is kept as it is, so a
  * daemon restart never drops traffic.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LinkNotFoundError } from '../../../shared/errors.js';
+import { writeFileAtomic } from '../../../shared/fs/atomic-file.js';
+import { makeDirs, PRIVATE_DIR_MODE } from '../../../shared/fs/state-dir.js';
 import { formatCidr, networkOf, parseIp } from '../../../shared/ip/cidr.js';
 import { setAddress } from '../../../shared/netlink/addr.js';
 import { delLink, findLink, type LinkInfo, newVxlan, setMtuUp } from '../../../shared/netlink/link.js';
@@ -73,9 +75,10 @@ export class VxlanBackend implements Backend {
     }
   }
 
+  /** Written atomically, mode 0644 whatever the umask, in the private data dir. */
   private storeMac(mac: string): void {
-    mkdirSync(this.deps.dataDir, { recursive: true });
-    writeFileSync(this.macFile(), mac + '\n');
+    makeDirs(this.deps.dataDir, PRIVATE_DIR_MODE);
+    writeFileAtomic(this.macFile(), mac + '\n', { mode: 0o644, fsync: true });
   }
 
   /** True when the existing device `l` has our settings; `extIndex` is the external interface's ifindex. */
