@@ -1,0 +1,51 @@
+/**
+ * etcd faults a host cannot see, proven in the lab with etcd in a namespace of its own: a power
+ * loss while the host is cut off (its connection stays "established" and nothing ever arrives on
+ * it).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { dropTraffic } from '../helpers/cut-off.js';
+import { ipIn } from '../helpers/netns.js';
+import { ETCD, NETNS, skipUnless } from '../helpers/require.js';
+import { until } from '../helpers/wait.js';
+import { Lab } from './lab.js';
+
+const skip = skipUnless(NETNS, ETCD);
+
+/** A lease of a host that does not exist, as another twilld would write it. */
+function foreignLease(lab: Lab, subnet: string, publicIp: string): void {
+  const value = JSON.stringify({ PublicIP: publicIp, BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: '02:00:00:00:99:01' } });
+  lab.etcd.ctl('put', `/coreos.com/network/subnets/${subnet.replace('/', '-')}`, value);
+}
+
+describe('etcd loses power while a host is cut off from it', { skip }, () => {
+  let lab: Lab;
+  after(async () => lab?.destroy());
+
+  it('the host notices its dead connection, resyncs, and a lease put afterwards reaches it', async () => {
+    lab = await Lab.create({ hosts: 1, etcdNetns: true, netConf: { Network: '10.54.0.0/16', Backend: { Type: 'vxlan' } } });
+    const h1 = lab.host(1);
+    // The default 24 h lease: no renewal, so nothing but the watch talks to etcd.
+    await lab.startDaemon(h1);
+    const mark = readFileSync(h1.log, 'utf8').length;
+    const reconnect = dropTraffic(h1.ns, lab.etcdAddresses);
+    try {
+      await lab.powerOffEtcd(0);
+      await lab.powerOnEtcd(0);
+      await delay(1000);
+    } finally {
+      reconnect();
+    }
+    foreignLease(lab, '10.54.200.0/24', '10.199.0.99');
+    await until('h1 routes to the lease put after the power loss', () => ipIn(h1.ns, 'route', 'show', 'proto', '116').includes('10.54.200.0/24'), 30_000, 200)
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; h1's log since the cut:\n${readFileSync(h1.log, 'utf8').slice(mark).slice(-3000)}`);
+      });
+    const log = readFileSync(h1.log, 'utf8').slice(mark);
+    assert.match(log, /"msg":"lease watch broken, resyncing"/, 'the daemon says it noticed');
+    assert.match(log, /"msg":"leases resynced"/, 'and that it resynced');
+  });
+});
