@@ -5,7 +5,7 @@
  * etcd client errors are cast here and nowhere else: EtcdUnavailableError when etcd could not be
  * reached (retryable), EtcdRefusedError when it answered no.
  */
-import { Etcd3, type IWatchResponse, isRecoverableError } from 'etcd3';
+import { castGrpcError, Etcd3, type IWatchResponse, isRecoverableError } from 'etcd3';
 import { AppError, EtcdRefusedError, EtcdUnavailableError, LeaseLostError, SubnetTakenError } from '../../shared/errors.js';
 import { type Cidr, subnetKeyOf } from '../../shared/ip/cidr.js';
 import { decodeLease, encodeLeaseAttrs, type Lease, type LeaseAttrs } from './lease.js';
@@ -28,8 +28,10 @@ function isUnreachable(e: unknown): boolean {
  * Maps a foreign etcd3/grpc error to our classes (once, here); `why` adds what is known of the
  * cause of an unreachable etcd (a TLS problem).
  */
-function castEtcdError(e: unknown, what: string, why?: string | null): AppError {
-  if (e instanceof AppError) return e;
+function castEtcdError(raw: unknown, what: string, why?: string | null): AppError {
+  if (raw instanceof AppError) return raw;
+  // The watch hands over grpc's own untyped errors; etcd3 types them as it does a call's.
+  const e = raw instanceof Error ? castGrpcError(raw) : raw;
   const text = e instanceof Error ? e.message : String(e);
   if (isUnreachable(e)) return new EtcdUnavailableError(`etcd unavailable while ${what}: ${text}${why ? `; ${why}` : ''}`, { cause: e });
   return new EtcdRefusedError(`etcd refused ${what}: ${text}`, {
@@ -165,7 +167,8 @@ export class EtcdSubnetRegistry implements SubnetRegistry {
       });
       queue.push({ events, revision: BigInt(res.header.revision) });
     });
-    watcher.on('disconnected', (e: Error) => queue.push(castEtcdError(e, 'watching leases')));
+    // A broken stream (etcd gone, a dead connection closed by keepalive) is never a refusal.
+    watcher.on('disconnected', (e: Error) => queue.push(new EtcdUnavailableError(`etcd unavailable while watching leases: ${e.message}`, { cause: e })));
     watcher.on('error', (e: Error) => queue.push(castEtcdError(e, 'watching leases')));
     return queue.drain(signal, () => watcher.cancel().catch(() => undefined));
   }

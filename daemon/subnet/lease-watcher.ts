@@ -155,11 +155,11 @@ export class LeaseWatcher {
       try {
         const r = await this.resync();
         revision = r.revision;
-        if (r.events.length > 0 || first) yield r.events;
-        first = false;
         if (!this.wasResync) this.log.debug({ revision: String(revision), leases: this.known.size }, 'lease snapshot');
         else this.log.info({ revision: String(revision), leases: this.known.size, changes: r.events.length }, 'leases resynced');
         this.wasResync = false;
+        if (r.events.length > 0 || first) yield r.events;
+        first = false;
       } catch (e) {
         this.log.warn({ err: describeError(e) }, 'cannot list leases, retrying');
         await sleep(backoff.next(), signal);

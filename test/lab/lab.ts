@@ -163,7 +163,9 @@ export class Lab {
   /** Creates member `i`'s namespace and plugs it into the underlay bridge; returns the namespace. */
   private plugEtcdMember(i: number): string {
     const ns = createNetns(this.etcdNs(i));
-    ipIn(this.underlay, 'link', 'add', `e${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+    // The same MAC at every power-on, as a machine's own NIC: hosts' neighbour entries stay right.
+    const mac = `02:00:0a:c7:00:${(201 + i).toString(16)}`;
+    ipIn(this.underlay, 'link', 'add', `e${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'address', mac, 'netns', ns);
     ipIn(this.underlay, 'link', 'set', `e${i}`, 'master', 'br0', 'up');
     ipIn(ns, 'addr', 'add', `${etcdMemberIp(i)}/24`, 'dev', 'eth0');
     ipIn(ns, 'link', 'set', 'eth0', 'up');
