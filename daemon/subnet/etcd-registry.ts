@@ -10,6 +10,7 @@ import { AppError, EtcdRefusedError, EtcdUnavailableError, LeaseLostError, Subne
 import { type Cidr, subnetKeyOf } from '../../shared/ip/cidr.js';
 import { decodeLease, encodeLeaseAttrs, type Lease, type LeaseAttrs } from './lease.js';
 import type { LeaseSnapshot, RegistryEvent, RegistryWatchBatch, SubnetRegistry } from './registry.js';
+import { EtcdMemberNames } from './etcd-members.js';
 import { etcdClientOptions, type EtcdOptions, etcdTlsFiles } from './etcd-options.js';
 import { type EtcdTlsFiles, tlsProblem } from './etcd-tls-check.js';
 import { WatchQueue } from './watch-queue.js';
@@ -44,6 +45,7 @@ function castEtcdError(raw: unknown, what: string, why?: string | null): AppErro
 export class EtcdSubnetRegistry implements SubnetRegistry {
   private readonly client: Etcd3;
   private readonly prefix: string;
+  private readonly members: EtcdMemberNames;
 
   /** For naming a TLS problem when etcd cannot be reached. */
   private readonly tls: { endpoints: string[]; files: EtcdTlsFiles } | null;
@@ -53,6 +55,7 @@ export class EtcdSubnetRegistry implements SubnetRegistry {
     const files = etcdTlsFiles(opts);
     this.tls = files && { endpoints: opts.endpoints, files };
     this.client = new Etcd3(etcdClientOptions(opts, files));
+    this.members = new EtcdMemberNames(this.client);
   }
 
   private get subnetsPrefix(): string {
@@ -157,19 +160,27 @@ export class EtcdSubnetRegistry implements SubnetRegistry {
 
   watchLeases(afterRevision: bigint, signal: AbortSignal): AsyncIterable<RegistryWatchBatch> {
     const queue = new WatchQueue();
+    // Pushed in the order they came, though the confirmation first looks its member's name up.
+    let pushed = Promise.resolve();
+    const push = (item: () => RegistryWatchBatch | Error | Promise<RegistryWatchBatch>): void => {
+      pushed = pushed.then(async () => queue.push(await item()));
+    };
     const watcher = this.client.watch().prefix(this.subnetsPrefix).startRevision(String(afterRevision + 1n)).watcher();
-    watcher.on('data', (res: IWatchResponse) => {
+    watcher.on('connected', (res: IWatchResponse) => push(async () => ({
+      events: [], revision: BigInt(res.header.revision), servedBy: await this.members.nameOf(res.header.member_id),
+    })));
+    watcher.on('data', (res: IWatchResponse) => push(() => {
       const events: RegistryEvent[] = res.events.map((ev) => {
         const key = ev.kv.key.toString().slice(this.subnetsPrefix.length);
         return ev.type === 'Put'
           ? { type: 'put', key, decoded: decodeLease(key, ev.kv.value, ev.kv.lease) }
           : { type: 'delete', key };
       });
-      queue.push({ events, revision: BigInt(res.header.revision) });
-    });
+      return { events, revision: BigInt(res.header.revision) };
+    }));
     // A broken stream (etcd gone, a dead connection closed by keepalive) is never a refusal.
-    watcher.on('disconnected', (e: Error) => queue.push(new EtcdUnavailableError(`etcd unavailable while watching leases: ${e.message}`, { cause: e })));
-    watcher.on('error', (e: Error) => queue.push(castEtcdError(e, 'watching leases')));
+    watcher.on('disconnected', (e: Error) => push(() => new EtcdUnavailableError(`etcd unavailable while watching leases: ${e.message}`, { cause: e })));
+    watcher.on('error', (e: Error) => push(() => castEtcdError(e, 'watching leases')));
     return queue.drain(signal, () => watcher.cancel().catch(() => undefined));
   }
 
