@@ -3,10 +3,11 @@
  * `<prefix>/subnets/<ip>-<len>` holds each lease, attached to an etcd lease with a TTL.
  * Creation is a transaction "create revision == 0" so two hosts can never hold one subnet.
  * etcd client errors are cast here and nowhere else: EtcdUnavailableError when etcd could not be
- * reached (retryable), EtcdRefusedError when it answered no.
+ * reached (retryable), EtcdRefusedError when it answered no, AbortedError once the daemon stops
+ * (no call waits for etcd then).
  */
 import { castGrpcError, Etcd3, type IWatchResponse, isRecoverableError } from 'etcd3';
-import { AppError, EtcdRefusedError, EtcdUnavailableError, LeaseLostError, SubnetTakenError } from '../../shared/errors.js';
+import { AbortedError, AppError, EtcdRefusedError, EtcdUnavailableError, LeaseLostError, SubnetTakenError } from '../../shared/errors.js';
 import { type Cidr, subnetKeyOf } from '../../shared/ip/cidr.js';
 import { decodeLease, encodeLeaseAttrs, type Lease, type LeaseAttrs } from './lease.js';
 import type { LeaseSnapshot, RegistryEvent, RegistryWatchBatch, SubnetRegistry } from './registry.js';
@@ -41,6 +42,19 @@ function castEtcdError(raw: unknown, what: string, why?: string | null): AppErro
   });
 }
 
+/**
+ * `call`'s outcome, or AbortedError as soon as `stop` fires: a call to an etcd that cannot be
+ * reached may wait for its deadline several times over (the client retries on another endpoint).
+ */
+function untilStopped<T>(call: Promise<T>, stop: AbortSignal, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onStop = (): void => reject(new AbortedError(`stopped while ${what}`));
+    if (stop.aborted) return onStop();
+    stop.addEventListener('abort', onStop, { once: true });
+    call.then(resolve, reject).finally(() => stop.removeEventListener('abort', onStop));
+  });
+}
+
 /** The SubnetRegistry on etcd v3, in flannel's key layout. */
 export class EtcdSubnetRegistry implements SubnetRegistry {
   private readonly client: Etcd3;
@@ -50,7 +64,11 @@ export class EtcdSubnetRegistry implements SubnetRegistry {
   /** For naming a TLS problem when etcd cannot be reached. */
   private readonly tls: { endpoints: string[]; files: EtcdTlsFiles } | null;
 
-  constructor(opts: EtcdOptions) {
+  /**
+   * `stop`: the daemon is stopping; every call then ends at once with AbortedError (as flannel
+   * closes its etcd client when its context is done).
+   */
+  constructor(opts: EtcdOptions, private readonly stop?: AbortSignal) {
     this.prefix = opts.prefix.replace(/\/+$/, '');
     const files = etcdTlsFiles(opts);
     this.tls = files && { endpoints: opts.endpoints, files };
@@ -68,7 +86,7 @@ export class EtcdSubnetRegistry implements SubnetRegistry {
 
   private async guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
-      return await fn();
+      return await (this.stop ? untilStopped(fn(), this.stop, what) : fn());
     } catch (e) {
       throw castEtcdError(e, what, await this.tlsProblem(e));
     }
@@ -181,7 +199,8 @@ export class EtcdSubnetRegistry implements SubnetRegistry {
     // A broken stream (etcd gone, a dead connection closed by keepalive) is never a refusal.
     watcher.on('disconnected', (e: Error) => push(() => new EtcdUnavailableError(`etcd unavailable while watching leases: ${e.message}`, { cause: e })));
     watcher.on('error', (e: Error) => push(() => castEtcdError(e, 'watching leases')));
-    return queue.drain(signal, () => watcher.cancel().catch(() => undefined));
+    // Not waited for: the cancellation travels on the watch's connection, which may be dead.
+    return queue.drain(signal, () => void watcher.cancel().catch(() => undefined));
   }
 
   async close(): Promise<void> {

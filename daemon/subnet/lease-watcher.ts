@@ -171,6 +171,7 @@ export class LeaseWatcher {
         if (r.events.length > 0 || first) yield r.events;
         first = false;
       } catch (e) {
+        if (signal.aborted) break;
         this.log.warn({ err: describeError(e) }, 'cannot list leases, retrying');
         await sleep(backoff.next(), signal);
         continue;
