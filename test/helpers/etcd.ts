@@ -95,7 +95,7 @@ export class EtcdServer {
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`etcd exited at start: ${this.logTail}`);
-      if (this.healthy()) return;
+      if (this.isHealthy()) return;
       await delay(100);
     }
     throw new Error(`etcd did not become healthy: ${this.logTail}`);
@@ -114,13 +114,14 @@ export class EtcdServer {
   async waitHealthy(timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (this.healthy()) return;
+      if (this.isHealthy()) return;
       await delay(100);
     }
     throw new Error(`etcd did not become healthy: ${this.logTail}`);
   }
 
-  private healthy(): boolean {
+  /** True when this member answers a quorum read (it is up and its cluster has a leader). */
+  isHealthy(): boolean {
     try {
       this.ctl('endpoint', 'health');
       return true;
