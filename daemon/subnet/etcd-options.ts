@@ -1,10 +1,10 @@
 /**
  * How to reach etcd: flannel's --etcd-* settings, and the etcd3 client options made from them
- * (TLS files read, a deadline for every request but never for the lease watch, gRPC keepalive so
- * that a dead connection is noticed).
+ * (TLS files read, a deadline for every request but never for the lease watch, calls that need a
+ * member with a leader, gRPC keepalive so that a dead connection is noticed).
  */
 import { readFileSync } from 'node:fs';
-import type { IOptions } from 'etcd3';
+import type { CallOptionsFactory, IOptions } from 'etcd3';
 import type { EtcdTlsFiles } from './etcd-tls-check.js';
 
 /**
@@ -24,6 +24,26 @@ export const ETCD_KEEPALIVE_TIMEOUT_MS = 5000;
 
 /** gRPC's reconnect delay grows up to this, not to its default of 2 minutes: etcd back is etcd used. */
 export const ETCD_MAX_RECONNECT_BACKOFF_MS = 5000;
+
+/** A gRPC client interceptor, as etcd3's call options take it. */
+type Interceptor = NonNullable<Exclude<CallOptionsFactory, (...args: never[]) => unknown>['interceptors']>[number];
+
+/**
+ * Asks etcd to refuse a call when the member it reaches has no leader: etcd's Go client's
+ * WithRequireLeader (metadata "hasleader: true"), which flannel's lease watch uses. A member cut
+ * off from the rest of its cluster then refuses calls at once, and ends the watches it holds
+ * within a few election timeouts, so that the client moves to a member that has a leader; without
+ * it, a watch on that member waits forever for changes it will never see.
+ */
+const requireLeader: Interceptor = (options, nextCall) => {
+  const call = nextCall(options);
+  const start = call.start.bind(call);
+  call.start = (metadata, listener) => {
+    metadata.set('hasleader', 'true');
+    start(metadata, listener);
+  };
+  return call as ReturnType<Interceptor>; // the interceptor chain takes any call it is handed
+};
 
 /** How to reach etcd (flannel's --etcd-* flags). */
 export interface EtcdOptions {
@@ -55,7 +75,10 @@ export function etcdClientOptions(o: EtcdOptions, tls = etcdTlsFiles(o)): IOptio
     dialTimeout: o.callTimeoutMs ?? 5000,
     // A deadline for each request, never for a stream: the lease watch lives as long as the daemon
     // (with a deadline it broke every 5 s, and each break re-read every lease).
-    defaultCallOptions: (call) => (call.isStream ? {} : { deadline: Date.now() + (o.callTimeoutMs ?? 5000) }),
+    defaultCallOptions: (call) => ({
+      interceptors: [requireLeader],
+      ...(call.isStream ? {} : { deadline: Date.now() + (o.callTimeoutMs ?? 5000) }),
+    }),
     grpcOptions: {
       'grpc.keepalive_time_ms': ETCD_KEEPALIVE_TIME_MS,
       'grpc.keepalive_timeout_ms': ETCD_KEEPALIVE_TIMEOUT_MS,
