@@ -1,6 +1,7 @@
 /**
  * Signals and shutdown: the first SIGTERM/SIGINT aborts the root signal (graceful stop, lease
- * kept); a second one exits at once with status 1. A deadline bounds the graceful stop.
+ * kept); a second one exits at once with status 1. A deadline bounds the graceful stop, and the
+ * process ends as soon as the daemon has stopped, whatever a library still holds open.
  */
 import type { Logger } from './logger.js';
 
@@ -26,4 +27,14 @@ export function installSignalHandlers(log: Logger): AbortSignal {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return ac.signal;
+}
+
+/**
+ * Ends the process once the daemon has stopped: the log flushed, exit at once with `code`. Waiting
+ * for the event loop to drain is no way out: after its client is closed, gRPC keeps a connect to
+ * an etcd that cannot be reached going for as long as the kernel tries (minutes).
+ */
+export function exitStopped(log: Logger, code: number): never {
+  log.flush();
+  process.exit(code);
 }

@@ -11,7 +11,7 @@ import { subnetKeyOf } from '../shared/ip/cidr.js';
 import { defaultPluginPath, installCni } from './cli/install-cni.js';
 import { formatLeasesTable } from './cli/leases-table.js';
 import { Daemon } from './daemon.js';
-import { installSignalHandlers } from './lifecycle.js';
+import { exitStopped, installSignalHandlers } from './lifecycle.js';
 import { createLogger } from './logger.js';
 import { daemonFlags, daemonSettingsFrom, etcdFlags, etcdOptionsFrom, withFlags } from './options.js';
 import { dockerOpts, readPreviousSubnet } from './subnet-file.js';
@@ -22,21 +22,22 @@ type Args = Record<string, unknown>;
 
 async function runDaemon(a: Args): Promise<void> {
   const log = createLogger({ level: String(a['log-level']) });
+  let code = 1;
   try {
     const s = daemonSettingsFrom(a);
     const etcd = etcdOptionsFrom(a);
     log.info({ endpoints: etcd.endpoints, prefix: etcd.prefix, tls: Boolean(etcd.caFile || etcd.certFile), auth: Boolean(etcd.username) }, 'twilld starting');
-    const registry = new EtcdSubnetRegistry(etcd);
-    const subnets = new LocalSubnetManager(registry, log.child({ component: 'subnet' }), { ttlS: s.ttlS, renewMarginS: s.renewMarginS });
     const signal = installSignalHandlers(log);
+    // Stopping ends every etcd call at once: the daemon never waits for an etcd that cannot be reached.
+    const registry = new EtcdSubnetRegistry(etcd, signal);
+    const subnets = new LocalSubnetManager(registry, log.child({ component: 'subnet' }), { ttlS: s.ttlS, renewMarginS: s.renewMarginS });
     const reason = await new Daemon(s, subnets, log).run(signal);
     await registry.close();
-    process.exitCode = reason === 'signal' ? 0 : 1;
+    code = reason === 'signal' ? 0 : 1;
   } catch (e) {
     log.fatal({ err: describeError(e), hint: (e as AppError).hint }, 'twilld cannot start');
-    process.exitCode = 1;
   }
-  log.flush();
+  exitStopped(log, code);
 }
 
 async function withRegistry<T>(a: Args, fn: (r: EtcdSubnetRegistry) => Promise<T>): Promise<T> {

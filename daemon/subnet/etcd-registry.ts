@@ -3,13 +3,15 @@
  * `<prefix>/subnets/<ip>-<len>` holds each lease, attached to an etcd lease with a TTL.
  * Creation is a transaction "create revision == 0" so two hosts can never hold one subnet.
  * etcd client errors are cast here and nowhere else: EtcdUnavailableError when etcd could not be
- * reached (retryable), EtcdRefusedError when it answered no.
+ * reached (retryable), EtcdRefusedError when it answered no, AbortedError once the daemon stops
+ * (no call waits for etcd then).
  */
-import { Etcd3, type IWatchResponse, isRecoverableError } from 'etcd3';
-import { AppError, EtcdRefusedError, EtcdUnavailableError, LeaseLostError, SubnetTakenError } from '../../shared/errors.js';
+import { castGrpcError, Etcd3, type IWatchResponse, isRecoverableError } from 'etcd3';
+import { AbortedError, AppError, EtcdRefusedError, EtcdUnavailableError, LeaseLostError, SubnetTakenError } from '../../shared/errors.js';
 import { type Cidr, subnetKeyOf } from '../../shared/ip/cidr.js';
 import { decodeLease, encodeLeaseAttrs, type Lease, type LeaseAttrs } from './lease.js';
 import type { LeaseSnapshot, RegistryEvent, RegistryWatchBatch, SubnetRegistry } from './registry.js';
+import { EtcdMemberNames } from './etcd-members.js';
 import { etcdClientOptions, type EtcdOptions, etcdTlsFiles } from './etcd-options.js';
 import { type EtcdTlsFiles, tlsProblem } from './etcd-tls-check.js';
 import { WatchQueue } from './watch-queue.js';
@@ -28,8 +30,10 @@ function isUnreachable(e: unknown): boolean {
  * Maps a foreign etcd3/grpc error to our classes (once, here); `why` adds what is known of the
  * cause of an unreachable etcd (a TLS problem).
  */
-function castEtcdError(e: unknown, what: string, why?: string | null): AppError {
-  if (e instanceof AppError) return e;
+function castEtcdError(raw: unknown, what: string, why?: string | null): AppError {
+  if (raw instanceof AppError) return raw;
+  // The watch hands over grpc's own untyped errors; etcd3 types them as it does a call's.
+  const e = raw instanceof Error ? castGrpcError(raw) : raw;
   const text = e instanceof Error ? e.message : String(e);
   if (isUnreachable(e)) return new EtcdUnavailableError(`etcd unavailable while ${what}: ${text}${why ? `; ${why}` : ''}`, { cause: e });
   return new EtcdRefusedError(`etcd refused ${what}: ${text}`, {
@@ -38,19 +42,38 @@ function castEtcdError(e: unknown, what: string, why?: string | null): AppError 
   });
 }
 
+/**
+ * `call`'s outcome, or AbortedError as soon as `stop` fires: a call to an etcd that cannot be
+ * reached may wait for its deadline several times over (the client retries on another endpoint).
+ */
+function untilStopped<T>(call: Promise<T>, stop: AbortSignal, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onStop = (): void => reject(new AbortedError(`stopped while ${what}`));
+    if (stop.aborted) return onStop();
+    stop.addEventListener('abort', onStop, { once: true });
+    call.then(resolve, reject).finally(() => stop.removeEventListener('abort', onStop));
+  });
+}
+
 /** The SubnetRegistry on etcd v3, in flannel's key layout. */
 export class EtcdSubnetRegistry implements SubnetRegistry {
   private readonly client: Etcd3;
   private readonly prefix: string;
+  private readonly members: EtcdMemberNames;
 
   /** For naming a TLS problem when etcd cannot be reached. */
   private readonly tls: { endpoints: string[]; files: EtcdTlsFiles } | null;
 
-  constructor(opts: EtcdOptions) {
+  /**
+   * `stop`: the daemon is stopping; every call then ends at once with AbortedError (as flannel
+   * closes its etcd client when its context is done).
+   */
+  constructor(opts: EtcdOptions, private readonly stop?: AbortSignal) {
     this.prefix = opts.prefix.replace(/\/+$/, '');
     const files = etcdTlsFiles(opts);
     this.tls = files && { endpoints: opts.endpoints, files };
     this.client = new Etcd3(etcdClientOptions(opts, files));
+    this.members = new EtcdMemberNames(this.client);
   }
 
   private get subnetsPrefix(): string {
@@ -63,7 +86,7 @@ export class EtcdSubnetRegistry implements SubnetRegistry {
 
   private async guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
-      return await fn();
+      return await (this.stop ? untilStopped(fn(), this.stop, what) : fn());
     } catch (e) {
       throw castEtcdError(e, what, await this.tlsProblem(e));
     }
@@ -155,19 +178,29 @@ export class EtcdSubnetRegistry implements SubnetRegistry {
 
   watchLeases(afterRevision: bigint, signal: AbortSignal): AsyncIterable<RegistryWatchBatch> {
     const queue = new WatchQueue();
+    // Pushed in the order they came, though the confirmation first looks its member's name up.
+    let pushed = Promise.resolve();
+    const push = (item: () => RegistryWatchBatch | Error | Promise<RegistryWatchBatch>): void => {
+      pushed = pushed.then(async () => queue.push(await item()));
+    };
     const watcher = this.client.watch().prefix(this.subnetsPrefix).startRevision(String(afterRevision + 1n)).watcher();
-    watcher.on('data', (res: IWatchResponse) => {
+    watcher.on('connected', (res: IWatchResponse) => push(async () => ({
+      events: [], revision: BigInt(res.header.revision), servedBy: await this.members.nameOf(res.header.member_id),
+    })));
+    watcher.on('data', (res: IWatchResponse) => push(() => {
       const events: RegistryEvent[] = res.events.map((ev) => {
         const key = ev.kv.key.toString().slice(this.subnetsPrefix.length);
         return ev.type === 'Put'
           ? { type: 'put', key, decoded: decodeLease(key, ev.kv.value, ev.kv.lease) }
           : { type: 'delete', key };
       });
-      queue.push({ events, revision: BigInt(res.header.revision) });
-    });
-    watcher.on('disconnected', (e: Error) => queue.push(castEtcdError(e, 'watching leases')));
-    watcher.on('error', (e: Error) => queue.push(castEtcdError(e, 'watching leases')));
-    return queue.drain(signal, () => watcher.cancel().catch(() => undefined));
+      return { events, revision: BigInt(res.header.revision) };
+    }));
+    // A broken stream (etcd gone, a dead connection closed by keepalive) is never a refusal.
+    watcher.on('disconnected', (e: Error) => push(() => new EtcdUnavailableError(`etcd unavailable while watching leases: ${e.message}`, { cause: e })));
+    watcher.on('error', (e: Error) => push(() => castEtcdError(e, 'watching leases')));
+    // Not waited for: the cancellation travels on the watch's connection, which may be dead.
+    return queue.drain(signal, () => void watcher.cancel().catch(() => undefined));
   }
 
   async close(): Promise<void> {

@@ -29,6 +29,8 @@ export class LeaseWatcher {
   private wasResync = false;
   /** A listing to start from instead of listing again (startFrom). */
   private initial: LeaseSnapshot | null = null;
+  /** The server holding the watch as last confirmed (an etcd member), for saying when it moves. */
+  private servedBy: string | null = null;
 
   constructor(
     private readonly registry: SubnetRegistry,
@@ -142,6 +144,14 @@ export class LeaseWatcher {
     return { revision: snap.revision, events };
   }
 
+  /** Notes the server a watch is confirmed on, and says so when it is another one. */
+  private confirmed(servedBy: string): void {
+    if (servedBy === this.servedBy) return;
+    if (this.servedBy === null) this.log.info({ member: servedBy }, 'lease watch served by etcd member');
+    else this.log.info({ member: servedBy, previous: this.servedBy }, 'lease watch moved to another etcd member');
+    this.servedBy = servedBy;
+  }
+
   /**
    * Yields batches of events until `signal` aborts; the first batch is the initial snapshot (may be
    * empty), taken from the snapshot handed to `startFrom` when there is one (a listing made moments
@@ -155,19 +165,22 @@ export class LeaseWatcher {
       try {
         const r = await this.resync();
         revision = r.revision;
-        if (r.events.length > 0 || first) yield r.events;
-        first = false;
         if (!this.wasResync) this.log.debug({ revision: String(revision), leases: this.known.size }, 'lease snapshot');
         else this.log.info({ revision: String(revision), leases: this.known.size, changes: r.events.length }, 'leases resynced');
         this.wasResync = false;
+        if (r.events.length > 0 || first) yield r.events;
+        first = false;
       } catch (e) {
+        if (signal.aborted) break;
         this.log.warn({ err: describeError(e) }, 'cannot list leases, retrying');
         await sleep(backoff.next(), signal);
         continue;
       }
       try {
         for await (const batch of this.registry.watchLeases(revision, signal)) {
+          // A watch in place completes the resync; so does any batch of changes.
           backoff.reset();
+          if (batch.servedBy !== undefined) this.confirmed(batch.servedBy);
           const out: LeaseEvent[] = [];
           for (const ev of batch.events) {
             if (ev.type === 'delete') {

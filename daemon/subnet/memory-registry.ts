@@ -129,7 +129,7 @@ export class MemorySubnetRegistry implements SubnetRegistry {
   }
 
   watchLeases(afterRevision: bigint, signal: AbortSignal): AsyncIterable<RegistryWatchBatch> {
-    const queue = new WatchQueue(this.history.filter((b) => b.revision > afterRevision));
+    const queue = new WatchQueue([{ events: [], revision: this.revision, servedBy: 'memory' }, ...this.history.filter((b) => b.revision > afterRevision)]);
     const listener = (b: RegistryWatchBatch | Error): void => queue.push(b);
     this.listeners.add(listener);
     return queue.drain(signal, () => void this.listeners.delete(listener));

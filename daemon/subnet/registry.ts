@@ -25,6 +25,11 @@ export interface RegistryEvent {
 export interface RegistryWatchBatch {
   events: RegistryEvent[];
   revision: bigint;
+  /**
+   * Set on the batch that confirms a watch is in place (the first of each watch, with no events):
+   * the server that holds it, e.g. "m1 http://10.0.0.2:2379" for an etcd member.
+   */
+  servedBy?: string;
 }
 
 export interface SubnetRegistry {
@@ -58,8 +63,9 @@ export interface SubnetRegistry {
    */
   deleteLeaseIf(subnet: Cidr, leaseId: string): Promise<boolean>;
   /**
-   * Changes after `afterRevision`. The iterator throws when the watch breaks (disconnect,
-   * compaction); the caller resyncs from a fresh snapshot.
+   * Changes after `afterRevision`, after a first batch that confirms the watch is in place
+   * (`servedBy`). The iterator throws when the watch breaks (disconnect, compaction); the caller
+   * resyncs from a fresh snapshot.
    */
   watchLeases(afterRevision: bigint, signal: AbortSignal): AsyncIterable<RegistryWatchBatch>;
   close(): Promise<void>;

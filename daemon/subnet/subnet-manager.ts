@@ -66,7 +66,7 @@ export class LocalSubnetManager {
         }
         problem = 'network config key is missing; write it with `twilld config put` or etcdctl put <prefix>/config';
       } catch (e) {
-        if (e instanceof EtcdRefusedError) throw e;
+        if (e instanceof EtcdRefusedError || e instanceof AbortedError) throw e;
         if (e instanceof AppError && e.retryable) delayMs = backoff.next();
         problem = describeError(e);
       }

@@ -112,6 +112,7 @@ describe('EtcdSubnetRegistry on a real etcd', { skip }, () => {
     assert.deepEqual(seen.map((e) => `${e.type} ${formatCidr(e.lease.subnet)}`), ['added 10.8.1.0/24']);
     assert.equal(listings, 1, 'listed once, at the start');
     assert.deepEqual(lines.filter((l) => /broken|resynced/.test(String(l['msg']))), [], 'the watch never broke');
+    assert.deepEqual(lines.filter((l) => l['msg'] === 'lease watch served by etcd member').map((l) => l['member']), [`tw ${etcd.endpoint}`], 'the member holding the watch, by name');
     ac.abort();
     await loop;
   });

@@ -71,10 +71,15 @@ export class EtcdServer {
     return this.child?.pid;
   }
 
+  /** The member's name in its cluster. */
+  get name(): string {
+    return this.o.name ?? 'tw';
+  }
+
   private args(): string[] {
     const { host, peerPort } = this.o;
     const peer = `http://${host}:${peerPort}`;
-    const name = this.o.name ?? 'tw';
+    const name = this.name;
     return ['--name', name, '--data-dir', this.dataDir, '--listen-client-urls', this.endpoint, '--advertise-client-urls', this.endpoint,
       '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', this.o.initialCluster ?? `${name}=${peer}`,
       '--initial-cluster-token', 'twill-test', '--log-level', 'warn', ...(this.o.extraArgs ?? [])];
@@ -90,7 +95,7 @@ export class EtcdServer {
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`etcd exited at start: ${this.logTail}`);
-      if (this.healthy()) return;
+      if (this.isHealthy()) return;
       await delay(100);
     }
     throw new Error(`etcd did not become healthy: ${this.logTail}`);
@@ -109,13 +114,14 @@ export class EtcdServer {
   async waitHealthy(timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (this.healthy()) return;
+      if (this.isHealthy()) return;
       await delay(100);
     }
     throw new Error(`etcd did not become healthy: ${this.logTail}`);
   }
 
-  private healthy(): boolean {
+  /** True when this member answers a quorum read (it is up and its cluster has a leader). */
+  isHealthy(): boolean {
     try {
       this.ctl('endpoint', 'health');
       return true;
@@ -124,13 +130,26 @@ export class EtcdServer {
     }
   }
 
-  /** Stops the process (SIGTERM by PID, SIGKILL after 5 s); keeps the data dir. */
-  async stopProcess(): Promise<void> {
+  /** True when this member answers and says it is its cluster's leader. */
+  isLeader(): boolean {
+    try {
+      // `-w simple`: endpoint, ID, version, DB size, is leader, ...
+      return this.ctl('endpoint', 'status', '-w', 'simple').split(',').map((f) => f.trim())[4] === 'true';
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Stops the process by PID (SIGTERM, SIGKILL after 5 s; or SIGKILL at once, as a power loss
+   * would); keeps the data dir.
+   */
+  async stopProcess(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
     const c = this.child;
     this.child = null;
     if (!c || c.exitCode !== null) return;
     const exited = new Promise<void>((r) => c.once('exit', () => r()));
-    c.kill('SIGTERM');
+    c.kill(signal);
     const t = setTimeout(() => c.kill('SIGKILL'), 5000);
     await exited;
     clearTimeout(t);

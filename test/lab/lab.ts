@@ -3,9 +3,10 @@
  * the router between underlay subnets, and runs etcd), N host namespaces on it, one twilld per
  * host, and pods made by the real plugin exactly as a runtime would. A host can run flannel's own
  * flanneld instead (startFlanneld), its pods made by the reference bridge + host-local plugins as
- * flannel's CNI plugin would have them made. Everything lives in
- * namespaces named tw-<id>-*; destroy() (also run at exit) removes them and stops every process
- * it started, by PID. Nothing touches the root network namespace.
+ * flannel's CNI plugin would have them made. With `etcdNetns` each etcd member gets a namespace of
+ * its own on the bridge instead, so that one member can be cut off, partitioned or powered off
+ * alone. Everything lives in namespaces named tw-<id>-*; destroy() (also run at exit) removes them
+ * and stops every process it started, by PID. Nothing touches the root network namespace.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -25,6 +26,11 @@ export const UNDERLAY_GW = '10.199.0.254';
 export const UNDERLAY_GW2 = '10.199.1.254';
 export const ETCD_PORT = 2379;
 
+/** The address of etcd member `i` (0-based) when each member has a namespace of its own. */
+export function etcdMemberIp(i: number): string {
+  return `10.199.0.${201 + i}`;
+}
+
 export interface LabOptions {
   hosts: number;
   /** The network config written to etcd (as plain etcdctl would). */
@@ -38,6 +44,11 @@ export interface LabOptions {
   etcdMembers?: number;
   /** etcd over TLS with client certificates (a test CA is made in the lab dir). */
   etcdTls?: boolean;
+  /**
+   * Each etcd member in a namespace of its own (tw-<id>-e<i>, at etcdMemberIp(i) on the underlay
+   * bridge) instead of all on the underlay's gateway address; not with etcdTls.
+   */
+  etcdNetns?: boolean;
 }
 
 export interface LabHost {
@@ -110,6 +121,7 @@ export class Lab {
   }
 
   private async build(): Promise<void> {
+    if (this.opts.etcdNetns && this.opts.etcdTls) throw new Error('the lab has no TLS certificates for etcd members in namespaces of their own');
     const u = createNetns(this.underlay);
     ipIn(u, 'link', 'add', 'br0', 'type', 'bridge');
     ipIn(u, 'addr', 'add', `${UNDERLAY_GW}/24`, 'dev', 'br0');
@@ -124,10 +136,14 @@ export class Lab {
       extraArgs = ['--cert-file', pki.serverCert, '--key-file', pki.serverKey, '--client-cert-auth', '--trusted-ca-file', pki.ca];
     }
     const names = Array.from({ length: members }, (_, i) => `m${i}`);
-    const cluster = names.map((n, i) => `${n}=http://${UNDERLAY_GW}:${ETCD_PORT + 100 * i + 1}`).join(',');
+    const place = (i: number) => (this.opts.etcdNetns
+      ? { netns: this.plugEtcdMember(i), host: etcdMemberIp(i), clientPort: ETCD_PORT, peerPort: ETCD_PORT + 1 }
+      : { netns: u, host: UNDERLAY_GW, clientPort: ETCD_PORT + 100 * i, peerPort: ETCD_PORT + 100 * i + 1 });
+    const places = names.map((_, i) => place(i));
+    const cluster = names.map((n, i) => `${n}=http://${places[i]!.host}:${places[i]!.peerPort}`).join(',');
     for (const [i, name] of names.entries()) {
       this.etcdServers.push(await EtcdServer.start({
-        netns: u, host: UNDERLAY_GW, clientPort: ETCD_PORT + 100 * i, peerPort: ETCD_PORT + 100 * i + 1, dataDir: join(this.dir, `etcd-${name}`),
+        ...places[i]!, dataDir: join(this.dir, `etcd-${name}`),
         name, initialCluster: cluster, extraArgs, scheme: this.opts.etcdTls ? 'https' : 'http', noWait: true,
       }));
     }
@@ -135,6 +151,48 @@ export class Lab {
     if (this.pki) for (const e of this.etcdServers) e.ctlArgs = ['--cacert', this.pki.ca, '--cert', this.pki.clientCert, '--key', this.pki.clientKey];
     for (const e of this.etcdServers) await e.waitHealthy();
     this.etcd.ctl('put', '/coreos.com/network/config', JSON.stringify(this.opts.netConf));
+  }
+
+  /** The namespace of etcd member `i` (etcdNetns). */
+  etcdNs(i: number): string {
+    if (!this.opts.etcdNetns) throw new Error('etcd members have namespaces of their own only with etcdNetns');
+    return `tw-${this.id}-e${i}`;
+  }
+
+  /** The addresses the etcd members listen on. */
+  get etcdAddresses(): string[] {
+    return this.etcdServers.map((e) => e.o.host);
+  }
+
+  /** Creates member `i`'s namespace and plugs it into the underlay bridge; returns the namespace. */
+  private plugEtcdMember(i: number): string {
+    const ns = createNetns(this.etcdNs(i));
+    // The same MAC at every power-on, as a machine's own NIC: hosts' neighbour entries stay right.
+    const mac = `02:00:0a:c7:00:${(201 + i).toString(16)}`;
+    ipIn(this.underlay, 'link', 'add', `e${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'address', mac, 'netns', ns);
+    ipIn(this.underlay, 'link', 'set', `e${i}`, 'master', 'br0', 'up');
+    ipIn(ns, 'addr', 'add', `${etcdMemberIp(i)}/24`, 'dev', 'eth0');
+    ipIn(ns, 'link', 'set', 'eth0', 'up');
+    ipIn(ns, 'route', 'add', 'default', 'via', UNDERLAY_GW);
+    return ns;
+  }
+
+  /**
+   * Powers etcd member `i` off, as a machine losing power (etcdNetns): SIGKILL, then its link and
+   * namespace go, with every socket in them, so that no FIN or RST from it ever reaches a host.
+   */
+  async powerOffEtcd(i: number): Promise<void> {
+    await this.etcdServers[i]!.stopProcess('SIGKILL');
+    ipIn(this.underlay, 'link', 'del', `e${i}`);
+    deleteNetns(this.etcdNs(i));
+  }
+
+  /** Powers etcd member `i` back on: the same address, the same data dir; waits until it answers. */
+  async powerOnEtcd(i: number): Promise<void> {
+    this.plugEtcdMember(i);
+    const e = this.etcdServers[i]!;
+    await e.startProcess();
+    await e.waitHealthy();
   }
 
   private addHost(n: number): LabHost {
@@ -358,6 +416,7 @@ export class Lab {
     for (const e of this.etcdServers) e.killSync();
     for (const p of this.pods) deleteNetns(p.ns);
     for (const h of this.hosts) deleteNetns(h.ns);
+    if (this.opts.etcdNetns) for (const i of this.etcdServers.keys()) deleteNetns(this.etcdNs(i));
     deleteNetns(this.underlay);
     rmSync(this.dir, { recursive: true, force: true });
     labs.delete(this);

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { LeaseWatcher, type LeaseEvent } from '../../daemon/subnet/lease-watcher.js';
 import { MemorySubnetRegistry } from '../../daemon/subnet/memory-registry.js';
 import { parseNetConfig } from '../../daemon/config/net-config.js';
+import { EtcdUnavailableError } from '../../shared/errors.js';
 import { formatCidr, parseCidr } from '../../shared/ip/cidr.js';
 import { testLogger } from '../helpers/log.js';
 import { until } from '../helpers/wait.js';
@@ -98,6 +100,28 @@ describe('LeaseWatcher', () => {
     assert.equal(listings, 1, 'the resync listed');
     ac.abort();
     await it.next();
+  });
+  it('retries with the first, short delay again once a resync has succeeded', async () => {
+    const reg = new MemorySubnetRegistry();
+    let failures = 2; // the retry delay grows to 250 ms, then 500 ms; 1000 ms would be next
+    let listings = 0;
+    const list = reg.listLeases.bind(reg);
+    reg.listLeases = () => (failures-- > 0 ? Promise.reject(new EtcdUnavailableError('etcd away')) : (listings++, list()));
+    const watches = countWatches(reg);
+    const w = new LeaseWatcher(reg, cfg, testLogger());
+    const ac = new AbortController();
+    const it = w.watch(ac.signal)[Symbol.asyncIterator]();
+    assert.deepEqual(await collect(it), []);
+    const next = it.next();
+    await until('the watch to be open', () => watches() === 1, 5000);
+    await delay(50); // the watch in place: the resync is complete
+    const brokenAt = Date.now();
+    reg.breakWatches('etcd restarted');
+    await until('the resync listing', () => listings === 2, 5000, 5);
+    const waited = Date.now() - brokenAt;
+    assert.ok(waited < 700, `the resync after a success waited ${waited} ms, not the first retry delay (250 ms)`);
+    ac.abort();
+    await next;
   });
   it('resyncs from a fresh snapshot after a broken watch, emitting only the difference', async () => {
     const reg = new MemorySubnetRegistry();

@@ -36,4 +36,11 @@ describe('lifecycle signals', () => {
     assert.equal(await p.exit, 1);
     assert.match(p.out(), /second signal, exiting now/);
   });
+  it('exits with the given status once stopped, whatever still holds the event loop', async () => {
+    const p = child(`import { exitStopped } from '${lifecycle}'; import { createLogger } from '${logger}';
+      const log = createLogger({ dest: 1 }); setInterval(() => {}, 1000); // as a pending etcd connect would
+      log.info('STOPPED'); exitStopped(log, 3);`);
+    assert.equal(await p.exit, 3);
+    assert.match(p.out(), /STOPPED/, 'the log was flushed first');
+  });
 });
