@@ -93,6 +93,9 @@ for (const backend of ['vxlan', 'host-gw'] as const) {
       const subnet = lab.subnetEnv(h2)['FLANNEL_SUBNET']!.replace(/\.1\//, '.0/');
       const key = `/coreos.com/network/subnets/${subnet.replace('/', '-')}`;
       const original = lab.etcd.ctl('get', '--print-value-only', key).trim();
+      // A running daemon writes its own lease back when another writer changes it: the change
+      // comes, as it would from the host itself, while h2's daemon is stopped.
+      await lab.stopDaemon(h2);
       const changed = backend === 'vxlan'
         ? JSON.stringify({ ...JSON.parse(original), BackendData: { VNI: 1, VtepMAC: '0a:bb:cc:dd:ee:ff' } })
         : JSON.stringify({ ...JSON.parse(original), PublicIP: '10.199.0.77' });
@@ -102,6 +105,7 @@ for (const backend of ['vxlan', 'host-gw'] as const) {
         : () => routesOf(lab.host(1).ns).includes(`${subnet} via 10.199.0.77`);
       await until('reprogramming', probe, 2000);
       lab.etcd.ctl('put', key, original);
+      await lab.startDaemon(h2);
       assert.ok(await lab.pingEventually(pods[0]!.ns, pods[1]!.ip), 'original lease restored');
     });
   });

@@ -147,18 +147,31 @@ describe('twilld start-up conditions', { skip }, () => {
     await lab.stopDaemon(h);
   });
 
-  it('refuses to advertise a PublicIP that another live lease advertises with a different subnet', async () => {
+  it('deletes a stale lease carrying our PublicIP at start; refuses only when no subnet.env says which lease is ours', async () => {
     const h1 = lab.host(1);
     await lab.startDaemon(h1);
     const ours = lab.subnetEnv(h1)['FLANNEL_SUBNET']!.replace(/\.1\/24$/, '.0');
     await lab.stopDaemon(h1);
-    const other = ours === '10.44.9.0' ? '10.44.8.0' : '10.44.9.0';
-    lab.etcd.ctl('put', `/coreos.com/network/subnets/${other}-24`, JSON.stringify({ PublicIP: h1.ip, BackendType: 'host-gw', BackendData: null }));
+    const key = (s: string): string => `/coreos.com/network/subnets/${s}-24`;
+    const stale = ['10.44.7.0', '10.44.8.0', '10.44.9.0'].filter((s) => s !== ours);
+    const value = JSON.stringify({ PublicIP: h1.ip, PublicIPv6: null, BackendType: 'host-gw' });
+    lab.etcd.ctl('put', key(stale[0]!), value);
+    await lab.startDaemon(h1);
+    assert.equal(lab.subnetEnv(h1)['FLANNEL_SUBNET'], `${ours.replace(/\.0$/, '.1')}/24`, 'our previous subnet, from subnet.env');
+    assert.equal(lab.etcd.ctl('get', '--print-value-only', key(stale[0]!)).trim(), '', 'the stale lease is gone');
+    assert.match(readFileSync(h1.log, 'utf8'), /deleted a stale lease carrying our PublicIP/);
+    await lab.stopDaemon(h1);
+    // Without subnet.env, two leases with our PublicIP and our own: nothing says which is this host's.
+    for (const s of stale) lab.etcd.ctl('put', key(s), value);
+    rmSync(h1.subnetFile, { force: true });
     await lab.startDaemon(h1, [], false);
-    const code = await new Promise<number | null>((r) => h1.daemon!.once('exit', (c) => r(c)));
+    const code = await Promise.race([
+      new Promise<number | null>((r) => h1.daemon!.once('exit', (c) => r(c))),
+      new Promise<string>((r) => setTimeout(() => r('still running after 30 s'), 30_000).unref()),
+    ]);
     assert.equal(code, 1);
-    assert.match(readFileSync(h1.log, 'utf8'), new RegExp(`PublicIP ${h1.ip.replace(/\./g, '\\.')} is already advertised by live lease\\(s\\) ${other.replace(/\./g, '\\.')}/24`));
-    lab.etcd.ctl('del', `/coreos.com/network/subnets/${other}-24`);
+    assert.match(readFileSync(h1.log, 'utf8'), new RegExp(`PublicIP ${h1.ip.replace(/\./g, '\\.')} is already advertised by live leases`));
+    for (const s of stale) lab.etcd.ctl('del', key(s));
   });
 
   it('tells systemd it is ready (READY=1 on $NOTIFY_SOCKET) and exits 0 on SIGTERM', async () => {
