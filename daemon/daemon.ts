@@ -100,6 +100,7 @@ export class Daemon {
 
   /** Step 1: the external interface, the network config, the backend's devices. */
   private async prepare(stopping: Stopping, undo: Undo): Promise<Prepared> {
+    for (const w of this.settings.warnings) this.log.warn(w);
     const ext = await findExternalInterface(this.settings);
     const ifaceIp = `${ext.ifaceIp}/${ext.ifacePrefix}`;
     this.log.info({ iface: ext.name, ifaceIp, publicIp: ext.publicIp, mtu: ext.mtu }, 'external interface selected');
