@@ -102,6 +102,7 @@ export class Daemon {
 
   /** Step 1: the data dir, the external interface, the network config, the backend's devices. */
   private async prepare(stopping: Stopping, undo: Undo): Promise<Prepared> {
+    for (const w of this.settings.warnings) this.log.warn(w);
     prepareDataDir(this.settings.dataDir, this.log);
     const ext = await findExternalInterface(this.settings);
     const ifaceIp = `${ext.ifaceIp}/${ext.ifacePrefix}`;

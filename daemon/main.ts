@@ -13,7 +13,8 @@ import { formatLeasesTable } from './cli/leases-table.js';
 import { Daemon } from './daemon.js';
 import { exitStopped, installSignalHandlers } from './lifecycle.js';
 import { createLogger } from './logger.js';
-import { daemonFlags, daemonSettingsFrom, etcdFlags, etcdOptionsFrom, withFlags } from './options.js';
+import { daemonFlags, daemonSettingsFrom, etcdFlags, etcdOptionsFrom, goFlagForms, withFlags } from './options.js';
+import { VERSION } from '../shared/version.js';
 import { dockerOpts, readPreviousSubnet } from './subnet-file.js';
 import { EtcdSubnetRegistry } from './subnet/etcd-registry.js';
 import { LocalSubnetManager } from './subnet/subnet-manager.js';
@@ -86,9 +87,9 @@ function fail(e: unknown): void {
   process.exitCode = 1;
 }
 
-const cli = yargs(hideBin(process.argv))
+const cli = yargs(goFlagForms(hideBin(process.argv)))
   .scriptName('twilld')
-  .usage('$0 [command] [flags]\n\nThe twill lease daemon: leases this host a subnet of the pod network in etcd (flannel layout),\nprograms routes to every other host and serves the CNI plugin on a Unix socket.\nEvery flag can also be set as TWILLD_<FLAG> or FLANNELD_<FLAG> (upper case, - → _).')
+  .usage('$0 [command] [flags]\n\nThe twill lease daemon: leases this host a subnet of the pod network in etcd (flannel layout),\nprograms routes to every other host and serves the CNI plugin on a Unix socket.\nEvery flag can also be set as TWILLD_<FLAG> or FLANNELD_<FLAG> (upper case, - → _).\nflanneld\'s flags are all accepted, in Go\'s forms too (-etcd-endpoints=…, -ip-masq=false, -v=2).')
   .command('$0', 'run the daemon (default)', (y) => withFlags(y, daemonFlags), (a) => runDaemon(a))
   .command('config <action> [file]', 'read or write the network config at <prefix>/config (validated before writing)', (y) =>
     withFlags(y, etcdFlags)
@@ -129,7 +130,7 @@ const cli = yargs(hideBin(process.argv))
     })
   .strict()
   .help()
-  .version(false)
+  .version('version', 'print the version and exit', VERSION)
   .wrap(110);
 
 void cli.parseAsync();

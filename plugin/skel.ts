@@ -7,6 +7,7 @@ import { CNI_ERR, CniError, toCniError } from './cni/cni-error.js';
 import { CURRENT_VERSION, SUPPORTED_VERSIONS } from './cni/types.js';
 import { compareVersions } from '../shared/cni-version.js';
 import { DecodeError } from '../shared/errors.js';
+import { VERSION } from '../shared/version.js';
 import { interfaceNameProblem } from './cni/interface-name.js';
 import { isOwnNetns } from './netns.js';
 import type { PluginConf } from './plugin-conf.js';
@@ -74,7 +75,7 @@ export async function runSkel(funcs: PluginFuncs, io: PluginIo): Promise<number>
   let version = CURRENT_VERSION;
   try {
     if (command === '') {
-      io.stderr(`twill CNI plugin: CNI spec ${SUPPORTED_VERSIONS.join(', ')}\n`);
+      io.stderr(`twill CNI plugin ${VERSION}: CNI spec ${SUPPORTED_VERSIONS.join(', ')}\n`);
       return 0;
     }
     if (command === 'VERSION') {

@@ -52,6 +52,15 @@ execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')], { stdio
     generate(Object.fromEntries(BACKENDS.map((b) => [fn(b.type), b.schema]))) + `export const configValidators = Object.freeze({\n${byType}\n});\n`);
 }
 
+// The version both programs print: package.json's, and the git commit when the build runs in a checkout.
+{
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' });
+  const commit = git.status === 0 ? git.stdout.trim() : '';
+  writeFileSync(join(root, 'dist', 'shared', 'build-info.js'),
+    `export const PACKAGE_VERSION = ${JSON.stringify(version)};\nexport const GIT_COMMIT = ${JSON.stringify(commit)};\n`);
+}
+
 const ENTRIES = [['twill', 'plugin/main.js'], ['twilld', 'daemon/main.js']];
 const bin = join(root, 'dist', 'bin');
 mkdirSync(bin, { recursive: true });

@@ -1,6 +1,6 @@
 /**
- * The JSON schema of the network config (flannel's field names; the cross-field rules are in
- * net-config.ts). Compiled at build time into daemon/config/validators.js.
+ * The JSON schema of the network config (flannel's field names, matched without regard to case
+ * before validation as Go's encoding/json does; the cross-field rules are in net-config.ts). Compiled at build time into daemon/config/validators.js.
  */
 export const netConfigSchema = {
   type: 'object',
@@ -15,6 +15,7 @@ export const netConfigSchema = {
     IPv6SubnetLen: { type: 'integer', nullable: true, minimum: 0, maximum: 128 },
     IPv6SubnetMin: { type: 'string', nullable: true },
     IPv6SubnetMax: { type: 'string', nullable: true },
+    EnableNFTables: { type: 'boolean', nullable: true },
     Backend: {
       type: 'object',
       nullable: true,

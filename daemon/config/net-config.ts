@@ -9,6 +9,8 @@ import { DecodeError, InvalidCidrError, InvalidConfigError } from '../../shared/
 import { canonical, type Cidr, contains, formatCidr, formatIp, maskOf, parseCidr, parseIp, sizeOf } from '../../shared/ip/cidr.js';
 import { parseBackendConfig } from '../backend/backend-config.js';
 import { BACKEND_TYPES, type BackendType, backendNamed } from '../backend/backends.js';
+import { foldKeys } from './go-json-keys.js';
+import { netConfigSchema } from './net-config-schema.js';
 import { validateNetConfig } from './validators.js';
 
 /** The JSON document as users write it (flannel's names). */
@@ -23,6 +25,7 @@ export interface RawNetConfig {
   IPv6SubnetLen?: number;
   IPv6SubnetMin?: string;
   IPv6SubnetMax?: string;
+  EnableNFTables?: boolean;
   Backend?: { Type?: string; [k: string]: unknown };
   [k: string]: unknown;
 }
@@ -40,21 +43,31 @@ export interface NetConfig {
   unknownFields: string[];
 }
 
-const KNOWN_FIELDS = new Set([
-  'Network', 'SubnetLen', 'SubnetMin', 'SubnetMax', 'EnableIPv4', 'EnableIPv6', 'IPv6Network',
-  'IPv6SubnetLen', 'IPv6SubnetMin', 'IPv6SubnetMax', 'Backend', 'EnableNFTables',
-]);
+const KNOWN_FIELDS = new Set(Object.keys(netConfigSchema.properties));
 
 /** Compiled from netConfigSchema at build time (ajv standalone code, daemon/config/validators.js). */
 const validateRaw = validateNetConfig as Validator<RawNetConfig>;
 
-/** JSON.parse + schema. Throws DecodeError for bad JSON, InvalidConfigError naming the field. */
+/** A JSON object (not an array, not null). */
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * JSON.parse + schema, keys matched as Go's encoding/json matches them (case-insensitively).
+ * Throws DecodeError for bad JSON, InvalidConfigError naming the field.
+ */
 export function parseNetConfig(text: string): NetConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
     throw new DecodeError(`network config is not valid JSON: ${(e as Error).message}`, { cause: e });
+  }
+  if (isObject(raw)) {
+    raw = foldKeys(raw, KNOWN_FIELDS);
+    const b = (raw as RawNetConfig).Backend;
+    if (isObject(b)) (raw as RawNetConfig).Backend = foldKeys(b, ['Type']);
   }
   if (!validateRaw(raw)) throwAjvErrors(validateRaw.errors, '', 'network config');
   return checkNetConfig(raw);
@@ -121,7 +134,7 @@ export function checkNetConfig(raw: RawNetConfig): NetConfig {
       `Backend.Type ${JSON.stringify(type ?? null)} is not supported: use one of ${BACKEND_TYPES.join(', ')}`, 'Backend.Type');
   }
   const backendType: BackendType = descriptor.type;
-  const backend = parseBackendConfig(backendType, written);
+  const backend = parseBackendConfig(backendType, foldKeys(written, Object.keys(descriptor.schema.properties)));
   const unknownFields = Object.keys(raw).filter((k) => !KNOWN_FIELDS.has(k));
   return { network, subnetLen, subnetMin, subnetMax, backendType, backend, unknownFields };
 }

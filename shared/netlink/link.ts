@@ -130,11 +130,13 @@ export interface VxlanSpec {
   link: number;
   port: number;
   gbp: boolean;
+  /** Learn remote MACs from traffic (`learning`); default off (`nolearning`). */
+  learning?: boolean;
 }
 
 /**
  * `ip link add <name> address <mac> mtu <mtu> type vxlan id <id> local <local> dev <link>
- * dstport <port> nolearning [gbp]`, with the attributes iproute2 sends for it (and only those:
+ * dstport <port> [no]learning [gbp]`, with the attributes iproute2 sends for it (and only those:
  * the kernel's defaults for the rest).
  */
 export function newVxlan(w: NlWriter, v: VxlanSpec): void {
@@ -145,7 +147,7 @@ export function newVxlan(w: NlWriter, v: VxlanSpec): void {
   w.nest(IFLA_INFO_DATA);
   w.u32(IFLA_VXLAN_LINK, v.link);
   if (v.gbp) w.flag(IFLA_VXLAN_GBP);
-  w.u32(IFLA_VXLAN_ID, v.id).ip(IFLA_VXLAN_LOCAL, v.local).u8(IFLA_VXLAN_LEARNING, 0).be16(IFLA_VXLAN_PORT, v.port);
+  w.u32(IFLA_VXLAN_ID, v.id).ip(IFLA_VXLAN_LOCAL, v.local).u8(IFLA_VXLAN_LEARNING, v.learning ? 1 : 0).be16(IFLA_VXLAN_PORT, v.port);
   w.end().end().finish();
 }
 

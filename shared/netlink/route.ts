@@ -32,6 +32,7 @@ const RTMSG = 12;
 const RTA_DST = 1;
 const RTA_OIF = 4;
 const RTA_GATEWAY = 5;
+const RTA_PREFSRC = 7;
 const RTA_TABLE = 15;
 
 /** A route to write: to `dst` via the gateway `via` (`onlink`: without checking that it is on the link). */
@@ -61,6 +62,14 @@ export function dumpRoutes(w: NlWriter): void {
   w.finish();
 }
 
+/** `ip route get <dst>`: the route the kernel would take to one address (answered with one RTM_NEWROUTE). */
+export function getRoute(w: NlWriter, dst: number): void {
+  const h = w.start(RTM_GETROUTE, CHANGE, RTMSG);
+  w.u8At(h, AF_INET).u8At(h + 1, 32);
+  w.ip(RTA_DST, dst);
+  w.finish();
+}
+
 /** An IPv4 route as the kernel describes it. */
 export interface RouteMessage {
   dst: Cidr;
@@ -71,6 +80,8 @@ export interface RouteMessage {
   scope: number;
   type: number;
   onlink: boolean;
+  /** The source address the kernel prefers on this route. */
+  prefsrc?: number;
 }
 
 /** Reads the payload of an RTM_NEWROUTE message (null when it is not IPv4). */
@@ -86,6 +97,8 @@ export function readRoute(p: Buffer): RouteMessage | null {
   if (gw) r.gateway = gw.readUInt32BE(0);
   const oif = a.get(RTA_OIF);
   if (oif) r.oif = oif.readUInt32LE(0);
+  const src = a.get(RTA_PREFSRC);
+  if (src?.length === 4) r.prefsrc = src.readUInt32BE(0);
   return r;
 }
 

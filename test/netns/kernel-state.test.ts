@@ -82,6 +82,7 @@ describe('the daemon\'s kernel reads and writes', { skip }, () => {
     for (const [conf, args] of [
       [{ Type: 'vxlan', VNI: 7 }, []],
       [{ Type: 'vxlan', VNI: 7, Port: 4789, GBP: true, MTU: 1400 }, ['gbp']],
+      [{ Type: 'vxlan', VNI: 7, Learning: true }, ['learning']],
     ] as const) {
       const b = backend(conf);
       const { backendData, mtu } = await b.prepare();
@@ -89,7 +90,7 @@ describe('the daemon\'s kernel reads and writes', { skip }, () => {
       const ours = details(ns, 'flannel.7');
       ipIn(ns, 'link', 'del', 'flannel.7');
       ipIn(ns, 'link', 'add', 'flannel.7', 'address', mac, 'mtu', String(mtu), 'type', 'vxlan', 'id', '7', 'local', ext.ifaceIp, 'dev', 'eth0',
-        'dstport', String(conf.Port ?? 8472), 'nolearning', ...args);
+        'dstport', String('Port' in conf ? conf.Port : 8472), ...((args as readonly string[]).includes('learning') ? [] : ['nolearning']), ...args);
       ipIn(ns, 'link', 'set', 'dev', 'flannel.7', 'mtu', String(mtu), 'up');
       assert.deepEqual(ours, details(ns, 'flannel.7'));
       ipIn(ns, 'link', 'del', 'flannel.7');

@@ -40,4 +40,19 @@ describe('external interface selection (flannel rules)', () => {
       assert.throws(() => selectInterface(ifaces, sel, def), (e: unknown) => e instanceof InvalidConfigError && e.field === field, JSON.stringify(sel));
     }
   });
+  it('falls through from --iface to --iface-regex, then to --iface-can-reach, as flanneld does', () => {
+    assert.equal(selectInterface(ifaces, { iface: ['wlan9'], ifaceRegex: ['^eth1$'] }, 'eth0').name, 'eth1');
+    const reach = { dev: 'eth1', src: '10.1.0.5' };
+    const e = selectInterface(ifaces, { iface: ['wlan9'], ifaceRegex: ['^wlan'], ifaceCanReach: '10.1.2.3' }, 'eth0', reach);
+    assert.deepEqual([e.name, e.ifaceIp, e.ifacePrefix], ['eth1', '10.1.0.5', 16]);
+    assert.throws(() => selectInterface(ifaces, { iface: [], ifaceRegex: [], ifaceCanReach: '10.1.2.3' }, 'eth0', null),
+      (err: unknown) => err instanceof InvalidConfigError && err.field === 'iface-can-reach');
+  });
+  it('matches --iface-regex against every address first, then against names (flannel ipmatch order)', () => {
+    assert.equal(selectInterface(ifaces, { iface: [], ifaceRegex: ['^eth0$|^10\\.1\\.'] }, 'eth0').name, 'eth1');
+  });
+  it('takes the interface holding --public-ip when no --iface* is given, as flanneld does', () => {
+    const e = selectInterface(ifaces, { iface: [], ifaceRegex: [], publicIp: '10.1.0.5' }, 'eth0');
+    assert.deepEqual([e.name, e.ifaceIp, e.publicIp], ['eth1', '10.1.0.5', '10.1.0.5']);
+  });
 });

@@ -32,7 +32,7 @@ describe('daemon options', () => {
       [{ 'subnet-lease-ttl': 1 }, 'subnet-lease-ttl'],
     ];
     for (const [over, field] of cases) assert.throws(() => daemonSettingsFrom({ ...defaults, ...over }), (e: unknown) => e instanceof InvalidConfigError && e.field === field, field);
-    assert.throws(() => etcdOptionsFrom({ ...defaults, 'etcd-endpoints': 'a:2379' }), /not an http\(s\):\/\/host:port URL/);
+    assert.throws(() => etcdOptionsFrom({ ...defaults, 'etcd-endpoints': 'ftp://a:2379' }), /not an http\(s\):\/\/host:port URL/);
     assert.throws(() => etcdOptionsFrom({ ...defaults, 'etcd-prefix': 'coreos.com' }), /must start with \//);
   });
 });

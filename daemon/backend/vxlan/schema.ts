@@ -11,9 +11,16 @@ export interface VxlanConfig {
   Port: number;
   GBP: boolean;
   DirectRouting: boolean;
+  /** The underlay MTU, as in flannel: the device gets MTU − 50; 0 means the external interface's. */
   MTU: number;
+  /** The kernel learns remote MACs from traffic (flannel's Learning; default off: nolearning). */
+  Learning?: boolean;
+  /** First bytes of the VTEP MAC, "0e:2a" or flannel's Windows form "0E-2A". */
   MacPrefix?: string;
 }
+
+/** What VXLAN over IPv4 adds to each packet: outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14). */
+export const VXLAN_OVERHEAD = 50;
 
 /** The VXLAN UDP port the kernel uses when Port is 0 (flannel's and Linux's 8472). */
 export const DEFAULT_VXLAN_PORT = 8472;
@@ -27,7 +34,8 @@ export const vxlanConfigSchema = {
     GBP: { type: 'boolean', default: false },
     DirectRouting: { type: 'boolean', default: false },
     MTU: { type: 'integer', minimum: 0, maximum: 65535, default: 0 },
-    MacPrefix: { type: 'string', nullable: true, pattern: '^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){0,4}$' },
+    Learning: { type: 'boolean', nullable: true },
+    MacPrefix: { type: 'string', nullable: true, pattern: '^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){0,4}$' },
   },
   required: ['Type'],
   additionalProperties: true,

@@ -1,7 +1,8 @@
 /**
  * vxlan (flannel pkg/backend/vxlan), wire-compatible with flannel:
  * - device `flannel.<VNI>`: type vxlan, id VNI, local = the external interface address, dev = the
- *   external interface, dstport 8472 unless Port, nolearning, MTU = external MTU − 50 unless MTU,
+ *   external interface, dstport 8472 unless Port, nolearning unless Learning, MTU = (Backend.MTU,
+ *   the underlay's, or the external MTU) − 50, as flannel's device.go,
  *   address `<subnet network address>/32`; its MAC is published as BackendData.VtepMAC.
  * - per remote lease: route `<subnet> via <subnet .0> dev flannel.<VNI> onlink`, a permanent
  *   neighbour `<subnet .0> → VtepMAC` and a permanent FDB entry `VtepMAC → PublicIP`.
@@ -27,11 +28,20 @@ import { directRoute } from '../direct-route.js';
 import { fdbEntry, type KernelEntry, neighEntry, routeEntry } from '../kernel-plan.js';
 import { readFdb, readOwnedRoutes, readPermanentNeighs } from '../kernel-state.js';
 import { OwnedState } from '../owned-state.js';
-import { DEFAULT_VXLAN_PORT, type VxlanConfig } from './schema.js';
+import { DEFAULT_VXLAN_PORT, type VxlanConfig, VXLAN_OVERHEAD } from './schema.js';
 
-/** Checks the vxlan Backend object and fills its defaults; throws InvalidConfigError naming the field. */
+/**
+ * Checks the vxlan Backend object and fills its defaults (MacPrefix in the "xx:xx" form); throws
+ * InvalidConfigError naming the field.
+ */
 export function parseVxlanConfig(backend: Record<string, unknown>): VxlanConfig {
-  return parseBackendConfig('vxlan', backend) as unknown as VxlanConfig; // the schema is VxlanConfig's
+  const c = parseBackendConfig('vxlan', backend) as unknown as VxlanConfig; // the schema is VxlanConfig's
+  return c.MacPrefix === undefined || c.MacPrefix === null ? c : { ...c, MacPrefix: c.MacPrefix.replace(/-/g, ':').toLowerCase() };
+}
+
+/** The device's MTU (and FLANNEL_MTU), as flannel's: the underlay MTU (Backend.MTU, else the interface's) − 50. */
+export function vxlanDeviceMtu(conf: VxlanConfig, extMtu: number): number {
+  return (conf.MTU || extMtu) - VXLAN_OVERHEAD;
 }
 
 /** The BackendData flannel publishes for vxlan. */
@@ -59,7 +69,7 @@ export class VxlanBackend implements Backend {
   }
 
   private get mtu(): number {
-    return this.conf.MTU || this.deps.ext.mtu - 50;
+    return vxlanDeviceMtu(this.conf, this.deps.ext.mtu);
   }
 
   private macFile(): string {
@@ -85,7 +95,7 @@ export class VxlanBackend implements Backend {
   private compatible(l: LinkInfo, extIndex: number): boolean {
     const d = l.vxlan;
     return l.kind === 'vxlan' && d !== undefined && d.id === this.conf.VNI && d.local === parseIp(this.deps.ext.ifaceIp) &&
-      d.port === this.port && !d.learning && d.link === extIndex && d.gbp === this.conf.GBP;
+      d.port === this.port && d.learning === (this.conf.Learning ?? false) && d.link === extIndex && d.gbp === this.conf.GBP;
   }
 
   /** Ensures the VXLAN device exists with our settings and returns the lease data. */
@@ -100,7 +110,7 @@ export class VxlanBackend implements Backend {
       this.mac = wanted;
     } else {
       if (existing) nl.perform([[`deleting ${this.dev}`, (w) => delLink(w, this.dev)]]);
-      const spec = { name: this.dev, mac: wanted, mtu: this.mtu, id: this.conf.VNI, local: parseIp(ext.ifaceIp), link: extIndex, port: this.port, gbp: this.conf.GBP };
+      const spec = { name: this.dev, mac: wanted, mtu: this.mtu, id: this.conf.VNI, local: parseIp(ext.ifaceIp), link: extIndex, port: this.port, gbp: this.conf.GBP, learning: this.conf.Learning ?? false };
       nl.perform([[`creating ${this.dev}`, (w) => newVxlan(w, spec)]]);
       this.mac = wanted;
     }
