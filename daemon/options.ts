@@ -7,7 +7,6 @@
  * element, never split), empty variables are skipped, the command line wins; TWILLD_* before
  * FLANNELD_*.
  */
-import type { Argv } from 'yargs';
 import { InvalidConfigError } from '../shared/errors.js';
 import { isIp } from '../shared/ip/cidr.js';
 import { DEFAULT_SOCKET_PATH } from '../shared/protocol/api.js';
@@ -16,6 +15,9 @@ import type { IfaceSelection } from './external-interface.js';
 import type { MasqMode } from './masq/masquerade.js';
 import type { EtcdOptions } from './subnet/etcd-options.js';
 import { LEASE_TTL_S } from './subnet/subnet-manager.js';
+import { booleanFlags, type FlagSpec, goBool, goFlagForms as goForms } from './cli/go-flags.js';
+
+export { flagsFromEnv, flanneldEnv, type FlagSpec, withFlags } from './cli/go-flags.js';
 
 /** What the daemon runs with, from its flags. */
 export interface DaemonSettings extends IfaceSelection {
@@ -35,20 +37,6 @@ export interface DaemonSettings extends IfaceSelection {
   warnings: string[];
 }
 
-/**
- * One flag. `ignored`: a flanneld flag twill accepts without acting on it; the text says why and is
- * logged as a warning naming the flag when the flag is given. `flannelDefault`: flanneld's default
- * of such a flag (twill leaves it unset, so that "given" can be told apart).
- */
-export interface FlagSpec {
-  readonly type: 'string' | 'number' | 'boolean';
-  readonly array?: boolean;
-  readonly default?: unknown;
-  readonly choices?: readonly string[];
-  readonly describe: string;
-  readonly ignored?: string;
-  readonly flannelDefault?: string;
-}
 
 /** flanneld's default etcd endpoint list (main.go). */
 export const DEFAULT_ETCD_ENDPOINTS = 'http://127.0.0.1:4001,http://127.0.0.1:2379';
@@ -103,89 +91,11 @@ export const daemonFlags = {
 } as const satisfies Record<string, FlagSpec>;
 
 /** The names of the daemon's boolean flags. */
-const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(Object.entries(daemonFlags as Record<string, FlagSpec>).filter(([, f]) => f.type === 'boolean').map(([n]) => n));
+const BOOLEAN_FLAGS: ReadonlySet<string> = booleanFlags(daemonFlags);
 
-/** Go's strconv.ParseBool spellings, as yargs' "true"/"false". */
-const GO_BOOL: Readonly<Record<string, string>> = { 1: 'true', t: 'true', T: 'true', TRUE: 'true', True: 'true', 0: 'false', f: 'false', F: 'false', FALSE: 'false', False: 'false' };
-
-/**
- * A command line in Go's flag forms made readable by yargs: `-name`, `-name=value` (one dash, a name
- * longer than a letter, or klog's `-v`) become `--name…`; `-h` is `--help`; a boolean flag's
- * `=1`, `=t`, `=F`… becomes `=true`/`=false`. Arguments after `--` are left alone, as are negative
- * numbers.
- */
-export function goFlagForms(argv: readonly string[], booleans: ReadonlySet<string> = BOOLEAN_FLAGS): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    let arg = argv[i]!;
-    if (arg === '--') {
-      out.push(...argv.slice(i));
-      break;
-    }
-    if (arg === '-h' || arg === '-help') arg = '--help';
-    else if (/^-[A-Za-z][\w.-]+(=.*)?$/s.test(arg) || /^-v(=.*)?$/s.test(arg)) arg = '-' + arg;
-    const m = /^--([\w.-]+)=(.*)$/s.exec(arg);
-    if (m && booleans.has(m[1]!) && GO_BOOL[m[2]!] !== undefined) arg = `--${m[1]}=${GO_BOOL[m[2]!]}`;
-    out.push(arg);
-  }
-  return out;
-}
-
-/** The variable names of a flag, in precedence order. */
-function variablesOf(name: string): string[] {
-  const suffix = name.toUpperCase().replace(/[-.]/g, '_');
-  return [`TWILLD_${suffix}`, `FLANNELD_${suffix}`];
-}
-
-/**
- * The flags' values from the environment (TWILLD_* before FLANNELD_*; empty variables skipped), as
- * a yargs config object, which the command line overrides. A list flag's variable is one element.
- */
-export function flagsFromEnv(env: NodeJS.ProcessEnv, flags: Readonly<Record<string, FlagSpec>>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [name, f] of Object.entries(flags)) {
-    const v = variablesOf(name).map((k) => env[k]).find((x) => x !== undefined && x !== '');
-    if (v !== undefined) out[name] = f.array ? [v] : v;
-  }
-  return out;
-}
-
-/** FLANNELD_* variables alone, as flagsFromEnv reads them. */
-export function flanneldEnv(env: NodeJS.ProcessEnv, flags: Readonly<Record<string, FlagSpec>>): Record<string, unknown> {
-  return flagsFromEnv(Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('FLANNELD_'))), flags);
-}
-
-/** A repeated single-valued flag: the last one counts, as with flannel's Go flags (yargs would make a list). */
-const lastValue = (v: unknown): unknown => (Array.isArray(v) ? v[v.length - 1] : v);
-
-/** A boolean as Go's strconv.ParseBool reads it. */
-function goBool(v: unknown): boolean | undefined {
-  if (v === undefined || typeof v === 'boolean') return v;
-  const s = String(v);
-  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(s)) return true;
-  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(s)) return false;
-  throw new InvalidConfigError(`invalid boolean value "${s}": use true or false`);
-}
-
-/** The log level -v asks for (klog verbosity), unless --log-level says otherwise. */
-function logLevelOf(a: Record<string, unknown>): string {
-  if (a['log-level'] !== undefined) return String(a['log-level']);
-  const v = Number(a['v'] ?? 0);
-  return v >= 5 ? 'trace' : v >= 1 ? 'debug' : 'info';
-}
-
-/** Adds flags, their Go value forms and their variables to a yargs instance. */
-export function withFlags(y: Argv, flags: Readonly<Record<string, FlagSpec>>, env: NodeJS.ProcessEnv = process.env): Argv {
-  const options = Object.fromEntries(Object.entries(flags).map(([name, f]) => {
-    const { ignored: _i, flannelDefault: _d, ...o } = f;
-    if (f.array) return [name, o];
-    return [name, { ...o, coerce: f.type === 'boolean' ? (v: unknown) => goBool(lastValue(v)) : lastValue }];
-  }));
-  const withLevel = 'log-level' in flags ? (a: Record<string, unknown>) => {
-    a['log-level'] = logLevelOf(a);
-  } : undefined;
-  const y2 = y.options(options as never).config(flagsFromEnv(env, flags)) as unknown as Argv;
-  return (withLevel ? y2.middleware(withLevel as never) : y2) as unknown as Argv;
+/** The daemon's command line in Go's flag forms made readable by yargs (go-flags.ts). */
+export function goFlagForms(argv: readonly string[]): string[] {
+  return goForms(argv, BOOLEAN_FLAGS);
 }
 
 /** Comma-separated lists (the etcd endpoints) and repeated --iface values. */

@@ -2,12 +2,10 @@
  * EtcdSubnetRegistry: flannel's etcd v3 layout. `<prefix>/config` holds the network config;
  * `<prefix>/subnets/<ip>-<len>` holds each lease, attached to an etcd lease with a TTL.
  * Creation is a transaction "create revision == 0" so two hosts can never hold one subnet.
- * etcd client errors are cast here and nowhere else: EtcdUnavailableError when etcd could not be
- * reached (retryable), EtcdRefusedError when it answered no, AbortedError once the daemon stops
- * (no call waits for etcd then).
+ * etcd client errors are cast once, by etcd-errors.ts.
  */
-import { castGrpcError, Etcd3, type IWatchResponse, isRecoverableError } from 'etcd3';
-import { AbortedError, AppError, EtcdRefusedError, EtcdUnavailableError, LeaseLostError, SubnetTakenError } from '../../shared/errors.js';
+import { Etcd3, type IWatchResponse } from 'etcd3';
+import { AppError, EtcdUnavailableError, LeaseLostError, SubnetTakenError } from '../../shared/errors.js';
 import { type Cidr, subnetKeyOf } from '../../shared/ip/cidr.js';
 import { decodeLease, encodeLeaseAttrs, type Lease, type LeaseAttrs } from './lease.js';
 import type { LeaseSnapshot, RegistryEvent, RegistryWatchBatch, SubnetRegistry } from './registry.js';
@@ -15,45 +13,7 @@ import { EtcdMemberNames } from './etcd-members.js';
 import { etcdClientOptions, type EtcdOptions, etcdTlsFiles } from './etcd-options.js';
 import { type EtcdTlsFiles, tlsProblem } from './etcd-tls-check.js';
 import { WatchQueue } from './watch-queue.js';
-
-/**
- * True for a foreign etcd3 error that means etcd could not be reached (rather than refused the
- * call): the ones etcd3 marks recoverable (unavailable, deadline exceeded, cancelled, ...) and its
- * circuit breaker's refusal to try a host that just failed.
- */
-function isUnreachable(e: unknown): boolean {
-  if (!(e instanceof Error)) return false;
-  return isRecoverableError(e) || (e as Error & { isBrokenCircuitError?: boolean }).isBrokenCircuitError === true;
-}
-
-/**
- * Maps a foreign etcd3/grpc error to our classes (once, here); `why` adds what is known of the
- * cause of an unreachable etcd (a TLS problem).
- */
-function castEtcdError(raw: unknown, what: string, why?: string | null): AppError {
-  if (raw instanceof AppError) return raw;
-  // The watch hands over grpc's own untyped errors; etcd3 types them as it does a call's.
-  const e = raw instanceof Error ? castGrpcError(raw) : raw;
-  const text = e instanceof Error ? e.message : String(e);
-  if (isUnreachable(e)) return new EtcdUnavailableError(`etcd unavailable while ${what}: ${text}${why ? `; ${why}` : ''}`, { cause: e });
-  return new EtcdRefusedError(`etcd refused ${what}: ${text}`, {
-    cause: e,
-    hint: 'check --etcd-username/--etcd-password and that the user may read and write the --etcd-prefix keys',
-  });
-}
-
-/**
- * `call`'s outcome, or AbortedError as soon as `stop` fires: a call to an etcd that cannot be
- * reached may wait for its deadline several times over (the client retries on another endpoint).
- */
-function untilStopped<T>(call: Promise<T>, stop: AbortSignal, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onStop = (): void => reject(new AbortedError(`stopped while ${what}`));
-    if (stop.aborted) return onStop();
-    stop.addEventListener('abort', onStop, { once: true });
-    call.then(resolve, reject).finally(() => stop.removeEventListener('abort', onStop));
-  });
-}
+import { castEtcdError, isUnreachable, untilStopped } from './etcd-errors.js';
 
 /** The SubnetRegistry on etcd v3, in flannel's key layout. */
 export class EtcdSubnetRegistry implements SubnetRegistry {
