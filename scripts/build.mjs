@@ -106,7 +106,12 @@ for (const [name, entry] of ENTRIES) {
   const cjs = join(seaDir, `${name}.cjs`);
   await bundle(join(root, 'dist', entry), cjs);
   // Validators are compiled above: ajv's compiler in a bundle means a schema crept back into run time.
-  if (readFileSync(cjs, 'utf8').includes('strictSchema')) throw new Error(`${cjs} contains ajv's compiler: use the validators generated above`);
+  const code = readFileSync(cjs, 'utf8');
+  if (code.includes('strictSchema')) throw new Error(`${cjs} contains ajv's compiler: use the validators generated above`);
+  // The plugin starts once per pod: Node modules that load streams (net, tty, os's friends) cost
+  // every start and its memory. A bundle that requires one means an import crept in.
+  const heavy = name === 'twill' ? [...code.matchAll(/require\("node:(net|tty|http|https|stream|child_process|worker_threads)"\)/g)].map((m) => m[1]) : [];
+  if (heavy.length) throw new Error(`${cjs} loads node:${[...new Set(heavy)].join(', node:')} at run time: the plugin must not (start-up cost per pod)`);
   rmSync(out, { force: true });
   execFileSync(node22, [join(root, 'scripts', 'sea.cjs'), cjs, out, JSON.stringify(SEA_CONFIG[name])], { stdio: ['ignore', 'ignore', 'inherit'], env, cwd: root });
   // pkg's sea() does not fail when injection fails: prove the executable works, with no environment at all.

@@ -4,11 +4,11 @@
  * 0.1.0/0.2.0 (`ip4` object). Also reads a prevResult of any version into the 1.x form, checking it
  * field by field.
  */
-import { isIP } from 'node:net';
 import { CNI_ERR, CniError } from './cni-error.js';
 import type { CniDns, CniInterface, CniIpConfig, CniResult, CniRoute } from './types.js';
 import { SUPPORTED_VERSIONS } from './types.js';
 import { compareVersions } from '../../shared/cni-version.js';
+import { isIp } from '../../shared/ip/cidr.js';
 
 /** Renders the internal result for `version`. */
 export function convertResult(r: CniResult, version: string): Record<string, unknown> {
@@ -74,12 +74,27 @@ function optStrings(o: Json, key: string, field: string): void {
   if (!absent(v) && (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))) invalid(`${field}.${key}`, 'must be an array of strings');
 }
 
+/**
+ * 4 or 6 for an IP address, 0 otherwise. Not node:net's isIP: loading node:net (and the streams it
+ * brings) would cost every ADD, which converts its result with this module.
+ */
+function ipFamily(text: string): 0 | 4 | 6 {
+  if (isIp(text)) return 4;
+  if (!text.includes(':') || /[^0-9a-fA-F:.]/.test(text)) return 0;
+  try {
+    new URL(`http://[${text}]/`);
+    return 6;
+  } catch {
+    return 0;
+  }
+}
+
 /** An IP address with a prefix length, "10.1.2.3/24" or "fd00::3/64", as Go's net.ParseCIDR takes it. */
 function cidr(o: Json, key: string, field: string): string {
   const v = o[key];
   if (typeof v !== 'string') invalid(`${field}.${key}`, 'must be a string');
   const m = /^([^/]+)\/(\d{1,3})$/.exec(v);
-  const family = m ? isIP(m[1]!) : 0;
+  const family = m ? ipFamily(m[1]!) : 0;
   if (!m || family === 0 || Number(m[2]) > (family === 4 ? 32 : 128)) invalid(`${field}.${key}`, `${JSON.stringify(v)} is not an IP address with a prefix length (CIDR)`);
   return v;
 }
@@ -88,7 +103,7 @@ function optIp(o: Json, key: string, field: string): void {
   const v = o[key];
   if (absent(v)) return;
   if (typeof v !== 'string') invalid(`${field}.${key}`, 'must be a string');
-  if (isIP(v) === 0) invalid(`${field}.${key}`, `${JSON.stringify(v)} is not an IP address`);
+  if (ipFamily(v) === 0) invalid(`${field}.${key}`, `${JSON.stringify(v)} is not an IP address`);
 }
 
 /**
