@@ -3,11 +3,11 @@
  * network config, against a real etcd on loopback (GitHub issue #20, items 3, 4 and 11).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { EtcdSubnetRegistry } from '../../daemon/subnet/etcd-registry.js';
 import { LeaseLostError } from '../../shared/errors.js';
 import { parseCidr } from '../../shared/ip/cidr.js';
-import { EtcdServer } from '../helpers/etcd.js';
+import { etcdSuite } from '../helpers/etcd-suite.js';
 import { uniqueId } from '../helpers/netns.js';
 import { ETCD, skipUnless } from '../helpers/require.js';
 import { until } from '../helpers/wait.js';
@@ -16,18 +16,8 @@ const skip = skipUnless(ETCD);
 const attrs = (ip: string) => ({ PublicIP: ip, BackendType: 'host-gw', BackendData: null });
 
 describe('EtcdSubnetRegistry: lease ownership and the config watch', { skip }, () => {
-  let etcd: EtcdServer;
-  const registries: EtcdSubnetRegistry[] = [];
-  const registry = (prefix: string): EtcdSubnetRegistry => {
-    const r = new EtcdSubnetRegistry({ endpoints: [etcd.endpoint], prefix, callTimeoutMs: 3000 });
-    registries.push(r);
-    return r;
-  };
-  before(async () => (etcd = await EtcdServer.start()));
-  after(async () => {
-    for (const r of registries) await r.close();
-    await etcd?.stop();
-  });
+  const suite = etcdSuite();
+  const registry = (prefix: string): EtcdSubnetRegistry => suite.registry(prefix);
 
   it('takes an overwritten lease back only while the key holds the value seen, under a fresh TTL, revoking our old etcd lease', async () => {
     const prefix = `/tw-${uniqueId()}/network`;
@@ -35,7 +25,7 @@ describe('EtcdSubnetRegistry: lease ownership and the config watch', { skip }, (
     const subnet = parseCidr('10.5.1.0/24');
     const key = `${prefix}/subnets/10.5.1.0-24`;
     const ours = await r.createLease(subnet, attrs('192.168.7.1'), 60);
-    etcd.ctl('put', key, JSON.stringify(attrs('192.168.7.66'))); // no etcd lease
+    suite.etcd.ctl('put', key, JSON.stringify(attrs('192.168.7.66'))); // no etcd lease
     const seen = (await r.listLeases()).leases[0]!;
     assert.equal(seen.attrs.PublicIP, '192.168.7.66');
     const back = await r.takeBackLease(subnet, ours.attrs, 60, seen.leaseId, ours.leaseId);
@@ -74,8 +64,8 @@ describe('EtcdSubnetRegistry: lease ownership and the config watch', { skip }, (
       for await (const t of r.watchNetworkConfig(ac.signal)) texts.push(t);
     })();
     await until('the text now', () => texts.length === 1, 5000, 20);
-    etcd.ctl('put', `${prefix}/config`, '{"Network":"10.6.0.0/16"}');
-    etcd.ctl('del', `${prefix}/config`);
+    suite.etcd.ctl('put', `${prefix}/config`, '{"Network":"10.6.0.0/16"}');
+    suite.etcd.ctl('del', `${prefix}/config`);
     await until('the change and the deletion', () => texts.length === 3, 5000, 20);
     assert.deepEqual(texts, ['{"Network":"10.5.0.0/16"}', '{"Network":"10.6.0.0/16"}', null]);
     ac.abort();

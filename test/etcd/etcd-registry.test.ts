@@ -2,7 +2,7 @@
  * EtcdSubnetRegistry against a real etcd on loopback (own data dir, free ports, stopped by PID).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { EtcdSubnetRegistry } from '../../daemon/subnet/etcd-registry.js';
 import { LeaseWatcher, type LeaseEvent } from '../../daemon/subnet/lease-watcher.js';
@@ -11,7 +11,7 @@ import { LocalSubnetManager } from '../../daemon/subnet/subnet-manager.js';
 import { parseNetConfig } from '../../daemon/config/net-config.js';
 import { EtcdUnavailableError, LeaseLostError, SubnetExhaustedError, SubnetTakenError } from '../../shared/errors.js';
 import { formatCidr, parseCidr } from '../../shared/ip/cidr.js';
-import { EtcdServer } from '../helpers/etcd.js';
+import { etcdSuite } from '../helpers/etcd-suite.js';
 import { testLogger } from '../helpers/log.js';
 import { uniqueId } from '../helpers/netns.js';
 import { until } from '../helpers/wait.js';
@@ -21,18 +21,8 @@ const skip = skipUnless(ETCD);
 const attrs = (i: number) => ({ PublicIP: `192.168.7.${i}`, BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: `02:00:00:00:07:${i.toString(16).padStart(2, '0')}` } });
 
 describe('EtcdSubnetRegistry on a real etcd', { skip }, () => {
-  let etcd: EtcdServer;
-  const registries: EtcdSubnetRegistry[] = [];
-  const registry = (prefix: string): EtcdSubnetRegistry => {
-    const r = new EtcdSubnetRegistry({ endpoints: [etcd.endpoint], prefix, callTimeoutMs: 3000 });
-    registries.push(r);
-    return r;
-  };
-  before(async () => (etcd = await EtcdServer.start()));
-  after(async () => {
-    for (const r of registries) await r.close();
-    await etcd?.stop();
-  });
+  const suite = etcdSuite();
+  const registry = (prefix: string): EtcdSubnetRegistry => suite.registry(prefix);
 
   it('stores the config and leases in flannel layout', async () => {
     const prefix = `/tw-${uniqueId()}/network`;
@@ -41,7 +31,7 @@ describe('EtcdSubnetRegistry on a real etcd', { skip }, () => {
     await r.putNetworkConfig('{"Network":"10.5.0.0/16"}');
     assert.equal(await r.getNetworkConfig(), '{"Network":"10.5.0.0/16"}');
     const l = await r.createLease(parseCidr('10.5.34.0/24'), attrs(1), 60);
-    assert.equal(etcd.ctl('get', '--print-value-only', `${prefix}/subnets/10.5.34.0-24`).trim(), '{"PublicIP":"192.168.7.1","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"02:00:00:00:07:01"}}');
+    assert.equal(suite.etcd.ctl('get', '--print-value-only', `${prefix}/subnets/10.5.34.0-24`).trim(), '{"PublicIP":"192.168.7.1","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"02:00:00:00:07:01"}}');
     const ttl = await r.timeToLive(l.leaseId);
     assert.ok(ttl > 50 && ttl <= 60, `ttl ${ttl}`);
   });
@@ -94,8 +84,7 @@ describe('EtcdSubnetRegistry on a real etcd', { skip }, () => {
     const prefix = `/tw-${uniqueId()}/network`;
     const cfg = parseNetConfig('{"Network":"10.8.0.0/16","Backend":{"Type":"vxlan"}}');
     const writer = registry(prefix);
-    const watching = new EtcdSubnetRegistry({ endpoints: [etcd.endpoint], prefix, callTimeoutMs: 300 });
-    registries.push(watching);
+    const watching = suite.registry(prefix, 300);
     let listings = 0;
     const list = watching.listLeases.bind(watching);
     watching.listLeases = () => (listings++, list());
@@ -112,7 +101,7 @@ describe('EtcdSubnetRegistry on a real etcd', { skip }, () => {
     assert.deepEqual(seen.map((e) => `${e.type} ${formatCidr(e.lease.subnet)}`), ['added 10.8.1.0/24']);
     assert.equal(listings, 1, 'listed once, at the start');
     assert.deepEqual(lines.filter((l) => /broken|resynced/.test(String(l['msg']))), [], 'the watch never broke');
-    assert.deepEqual(lines.filter((l) => l['msg'] === 'lease watch served by etcd member').map((l) => l['member']), [`tw ${etcd.endpoint}`], 'the member holding the watch, by name');
+    assert.deepEqual(lines.filter((l) => l['msg'] === 'lease watch served by etcd member').map((l) => l['member']), [`tw ${suite.etcd.endpoint}`], 'the member holding the watch, by name');
     ac.abort();
     await loop;
   });
@@ -133,15 +122,15 @@ describe('EtcdSubnetRegistry on a real etcd', { skip }, () => {
 
     // Compaction past the watch position.
     for (let i = 0; i < 5; i++) held = await writer.updateLease(held.subnet, attrs(1), 600, held.leaseId);
-    const rev = JSON.parse(etcd.ctl('endpoint', 'status', '-w', 'json'))[0].Status.header.revision as number;
-    etcd.ctl('compact', String(rev));
+    const rev = JSON.parse(suite.etcd.ctl('endpoint', 'status', '-w', 'json'))[0].Status.header.revision as number;
+    suite.etcd.ctl('compact', String(rev));
     await writer.createLease(parseCidr('10.7.2.0/24'), attrs(2), 600);
     await until('lease after compaction', () => known() === '10.7.1.0/24,10.7.2.0/24', 15_000);
 
     // etcd restart, with changes made while the watch is down.
-    await etcd.stopProcess();
+    await suite.etcd.stopProcess();
     await assert.rejects(writer.listLeases(), EtcdUnavailableError);
-    await etcd.startProcess();
+    await suite.etcd.startProcess();
     const retry = async (fn: () => Promise<unknown>): Promise<void> => {
       for (let i = 0; ; i++) {
         try {
