@@ -5,7 +5,7 @@
  * failed ADD leaves no veth and no allocation behind.
  */
 import { CNI_ERR, CniError } from './cni/cni-error.js';
-import { convertResult, parsePrevResult } from './cni/convert.js';
+import { convertResult } from './cni/convert.js';
 import type { CniResult } from './cni/types.js';
 import { KernelError } from '../shared/errors.js';
 import { parseCidr } from '../shared/ip/cidr.js';
@@ -67,7 +67,7 @@ export async function cmdAdd(a: CmdArgs): Promise<Record<string, unknown>> {
     configurePod(a.netns, a.ifName, alloc.address, routes);
     enableIpForward();
 
-    const prev = conf.prevResult ? parsePrevResult(conf.prevResult, conf.cniVersion) : { cniVersion: conf.cniVersion };
+    const prev: CniResult = a.prevResult ?? { cniVersion: conf.cniVersion }; // checked and read by skel
     const base = prev.interfaces?.length ?? 0;
     const result: CniResult = {
       cniVersion: conf.cniVersion,

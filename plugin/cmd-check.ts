@@ -4,7 +4,6 @@
  * MTU and the routes twill put there.
  */
 import { CNI_ERR, CniError } from './cni/cni-error.js';
-import { parsePrevResult } from './cni/convert.js';
 import { DaemonApi } from './daemon-api.js';
 import { formatCidr } from '../shared/ip/cidr.js';
 import { hostVethName, readLink, readPodRoutes } from './links.js';
@@ -17,8 +16,8 @@ function fail(msg: string): never {
 
 export async function cmdCheck(a: CmdArgs): Promise<void> {
   const conf = a.conf;
-  if (!conf.prevResult) throw new CniError(CNI_ERR.INVALID_NETWORK_CONFIG, 'Required prevResult missing');
-  const prev = parsePrevResult(conf.prevResult, conf.cniVersion);
+  const prev = a.prevResult; // checked and read by skel
+  if (!prev) throw new CniError(CNI_ERR.INVALID_NETWORK_CONFIG, 'Required prevResult missing');
   const idx = (prev.interfaces ?? []).findIndex((i) => i.name === a.ifName && i.sandbox === a.netns);
   const ipConf = (prev.ips ?? []).find((ip) => (idx >= 0 ? ip.interface === idx : true) && !ip.address.includes(':'));
   if (!ipConf) fail(`prevResult has no IPv4 address for ${a.ifName}`);

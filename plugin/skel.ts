@@ -4,7 +4,7 @@
  * error object on stdout with exit status 1. Nothing else is ever printed on stdout.
  */
 import { CNI_ERR, CniError, toCniError } from './cni/cni-error.js';
-import { CURRENT_VERSION, SUPPORTED_VERSIONS } from './cni/types.js';
+import { type CniResult, CURRENT_VERSION, SUPPORTED_VERSIONS } from './cni/types.js';
 import { compareVersions } from '../shared/cni-version.js';
 import { DecodeError } from '../shared/errors.js';
 import { VERSION } from '../shared/version.js';
@@ -22,6 +22,8 @@ export interface CmdArgs {
   args: Record<string, string>;
   path: string;
   conf: PluginConf;
+  /** The config's prevResult, checked and read into the 1.x form (ADD and CHECK only; DEL takes whatever it gets). */
+  prevResult?: CniResult;
 }
 
 export interface PluginFuncs {
@@ -121,11 +123,11 @@ export async function runSkel(funcs: PluginFuncs, io: PluginIo): Promise<number>
     // The reference skel refuses this too: ADD would configure, and DEL delete, the host's own interfaces.
     if (netns && isOwnNetns(netns)) throw new CniError(CNI_ERR.INVALID_ENV, `CNI_NETNS ${netns.slice(0, 200)} is the plugin's own network namespace, not a container's`);
     // Checked before anything is done (ADD would set the pod up first); DEL takes whatever it gets.
+    const a: CmdArgs = { containerID, netns, ifName, args: parseCniArgs(env['CNI_ARGS'] ?? ''), path: env['CNI_PATH'] ?? '', conf };
     if ((command === 'ADD' || command === 'CHECK') && conf.prevResult !== undefined) {
       const { parsePrevResult } = await import('./cni/convert.js');
-      parsePrevResult(conf.prevResult, version);
+      a.prevResult = parsePrevResult(conf.prevResult, version);
     }
-    const a: CmdArgs = { containerID, netns, ifName, args: parseCniArgs(env['CNI_ARGS'] ?? ''), path: env['CNI_PATH'] ?? '', conf };
     switch (command) {
       case 'ADD':
         io.stdout(JSON.stringify(await funcs.add(a)) + '\n');
