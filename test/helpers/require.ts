@@ -101,6 +101,13 @@ export const PODMAN: Need = {
   met: () => onPath('podman') && onPath('mmdebstrap'),
 };
 
+/** systemd's unit checker, to verify conf/twilld.service. */
+export const SYSTEMD_ANALYZE: Need = {
+  what: 'systemd-analyze on PATH',
+  install: 'apt-get install systemd',
+  met: () => onPath('systemd-analyze'),
+};
+
 /** True when TWILL_TEST_REQUIRE=all: an unmet need fails instead of skipping. Throws on any other value. */
 export function requireAll(): boolean {
   const v = process.env[REQUIRE_VAR] ?? '';

@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { parseAllDocuments } from 'yaml';
 import { ipIn, uniqueId } from '../helpers/netns.js';
 import { DAEMON_BIN, DIST } from '../helpers/paths.js';
 import { ETCD, NETNS, PODMAN, skipUnless } from '../helpers/require.js';
@@ -40,6 +41,15 @@ function privateHostScript(network: boolean): string {
     'if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi',
     'exec podman run --rm --pull=never --network host --ulimit nofile=$(ulimit -Hn):$(ulimit -Hn) --ulimit nproc=4096:4096 "$@"',
   ].join('\n');
+}
+
+/** The twilld container's memory request in conf/kube-twill.yml, in MiB. */
+function memoryRequestMiB(): number {
+  const daemonSet = parseAllDocuments(readFileSync(join(ROOT, 'conf', 'kube-twill.yml'), 'utf8')).map((d) => d.toJS() as Record<string, any>).find((o) => o['kind'] === 'DaemonSet')!;
+  const twilld = (daemonSet['spec']['template']['spec']['containers'] as Record<string, any>[]).find((c) => c['name'] === 'twilld')!;
+  const m = /^(\d+)Mi$/.exec(String(twilld['resources']['requests']['memory']));
+  assert.ok(m, 'the memory request is in Mi');
+  return Number(m[1]);
 }
 
 /** Runs `podman run <args>` in a fresh private host (no network but loopback) and returns its output. */
@@ -98,9 +108,9 @@ describe('the OCI image (npm run image)', { skip, timeout: 1_500_000 }, () => {
       IMAGE, '--etcd-endpoints', lab.etcdEndpoint, '--iface', 'eth0', '--healthz-port', '0'];
     host = spawn('unshare', ['--net', '--mount', '--', 'sh', '-c', privateHostScript(true), 'sh', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     host.stderr!.on('data', (b: Buffer) => { hostErr += b.toString(); });
-    const pid = host.pid!;
+    const hostPid = host.pid!;
     // The private host's eth0: a veth whose peer is on the lab's underlay bridge, moved in by PID.
-    ipIn(lab.underlay, 'link', 'add', 'uimg', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(pid));
+    ipIn(lab.underlay, 'link', 'add', 'uimg', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(hostPid));
     ipIn(lab.underlay, 'link', 'set', 'uimg', 'master', 'br0', 'up');
 
     const subnetFile = join(dir, 'run-flannel', 'subnet.env');
@@ -115,6 +125,13 @@ describe('the OCI image (npm run image)', { skip, timeout: 1_500_000 }, () => {
     const lease = lab.etcd.ctl('get', '--print-value-only', `/coreos.com/network/subnets/${subnet}.0-24`);
     assert.match(lease, new RegExp(`"PublicIP":"${HOST_IP.replace(/\./g, '\\.')}"`), 'the lease names the private host');
     assert.match(hostErr, /"msg":"ready"/, 'twilld logs to the container\'s stderr');
+
+    // The memory request in conf/kube-twill.yml covers what twilld holds once it runs.
+    const pid = Number(spawnSync('podman', ['inspect', '--format', '{{.State.Pid}}', name], { encoding: 'utf8' }).stdout.trim());
+    const rssKb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+    const request = memoryRequestMiB();
+    console.log(`twilld in the image: ${(rssKb / 1024).toFixed(1)} MiB resident; conf/kube-twill.yml requests ${request} MiB`);
+    assert.ok(rssKb / 1024 <= request, `twilld holds ${(rssKb / 1024).toFixed(1)} MiB, more than the ${request} MiB the DaemonSet requests`);
 
     // Stopping the container stops twilld cleanly (podman hands SIGTERM on to it).
     const exited = new Promise<number | null>((r) => host!.once('exit', (code) => r(code)));
