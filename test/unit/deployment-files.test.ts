@@ -7,13 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { daemonFlags } from '../../daemon/options.js';
-import { confText } from '../helpers/repo.js';
+import { confText, REPO } from '../helpers/repo.js';
 import { SYSTEMD_ANALYZE, skipUnless } from '../helpers/require.js';
 
 type Obj = Record<string, any>;
@@ -117,6 +117,12 @@ describe('conf/kube-twill.yml', () => {
         if (items) assert.ok(items.some((i) => i['path'] === item), `the Secret volume provides ${item}`);
       }
     }
+  });
+
+  it('runs the image npm run image tags (localhost/twill:<package version>) in every container', () => {
+    const { version } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
+    const spec = podSpec();
+    for (const c of [...spec['initContainers'], ...spec['containers']] as Obj[]) assert.equal(c['image'], `localhost/twill:${version}`, c['name']);
   });
 
   it('mounts no service-account token (nothing in twill talks to the API server)', () => {
