@@ -115,16 +115,17 @@ describe('the OCI image (npm run image)', { skip, timeout: 1_500_000 }, () => {
 
     const subnetFile = join(dir, 'run-flannel', 'subnet.env');
     const deadline = Date.now() + 60_000;
-    while (!existsSync(subnetFile) && Date.now() < deadline) {
+    // Ready: the lease is held, the subnet file written and the kernel programmed.
+    while (!hostErr.includes('"msg":"ready"') && Date.now() < deadline) {
       assert.equal(host.exitCode, null, `the private host exited ${host.exitCode}:\n${hostErr}`);
       await delay(200);
     }
-    assert.ok(existsSync(subnetFile), `no subnet file from twilld in the image within 60 s:\n${hostErr}`);
+    assert.match(hostErr, /"msg":"ready"/, 'twilld in the image is ready within 60 s and logs to the container\'s stderr');
+    assert.ok(existsSync(subnetFile), `no subnet file from twilld in the image:\n${hostErr}`);
     const subnet = /^FLANNEL_SUBNET=(10\.46\.\d+)\.1\/24$/m.exec(readFileSync(subnetFile, 'utf8'))?.[1];
     assert.ok(subnet, readFileSync(subnetFile, 'utf8'));
     const lease = lab.etcd.ctl('get', '--print-value-only', `/coreos.com/network/subnets/${subnet}.0-24`);
     assert.match(lease, new RegExp(`"PublicIP":"${HOST_IP.replace(/\./g, '\\.')}"`), 'the lease names the private host');
-    assert.match(hostErr, /"msg":"ready"/, 'twilld logs to the container\'s stderr');
 
     // The memory request in conf/kube-twill.yml covers what twilld holds once it runs.
     const pid = Number(spawnSync('podman', ['inspect', '--format', '{{.State.Pid}}', name], { encoding: 'utf8' }).stdout.trim());
