@@ -101,6 +101,12 @@ if (imageExists(baseTag)) {
   console.log(`image: base ${baseTag} imported`);
 }
 
+// The image the tag names now: replaced by this build, then removed (no untagged 400 MB per build).
+const imageId = (name) => {
+  const r = spawnSync('podman', ['image', 'inspect', '--format', '{{.Id}}', name], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : '';
+};
+const previous = imageId(tag);
 // The build context: the two executables and a Containerfile, in a directory of their own.
 const ctx = mkdtempSync(join(tmpdir(), 'twill-image-'));
 try {
@@ -118,6 +124,10 @@ try {
   execFileSync('podman', ['build', '--quiet', '--pull=never', '--network=none', '-t', tag, '-f', join(ctx, 'Containerfile'), ctx], { stdio: ['ignore', 'ignore', 'inherit'] });
 } finally {
   rmSync(ctx, { recursive: true, force: true });
+}
+if (previous && previous !== imageId(tag)) {
+  // Still used by a container, or tagged otherwise: then it stays.
+  spawnSync('podman', ['rmi', previous], { stdio: 'ignore' });
 }
 if (opts.save) {
   const out = resolve(opts.save);
