@@ -5,11 +5,12 @@
 // directory, which cannot resolve a local postject offline, and hides the failure.)
 // Usage: node22 scripts/sea.cjs <bundle.cjs> <output> [<JSON of more sea-config fields: assets,
 // execArgv; and `fullCodeCache: true`, see below>]
-const { execFileSync } = require('node:child_process');
+const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { inject } = require('postject');
+const { dropNoise } = require('./sea-noise.cjs');
 
 const SENTINEL_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
@@ -36,10 +37,20 @@ async function main() {
     const config = path.join(tmp, 'sea-config.json');
     fs.writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false, ...extra }));
     // The code cache is only accepted by a V8 with the same flags: make it under the executable's execArgv.
-    execFileSync(process.execPath, [...execArgv, '--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const made = spawnSync(process.execPath, [...execArgv, '--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    process.stderr.write(dropNoise(made.stderr ?? ''));
+    if (made.status !== 0) throw new Error(`node --experimental-sea-config failed (exit ${made.status ?? made.signal})`);
     const staged = path.join(tmp, 'exe');
     fs.copyFileSync(process.execPath, staged);
-    await inject(staged, 'NODE_SEA_BLOB', fs.readFileSync(blob), { sentinelFuse: SENTINEL_FUSE });
+    // postject's WebAssembly prints through console.warn (bound when inject loads it): only what
+    // is not known noise is printed.
+    const warn = console.warn;
+    console.warn = (...args) => process.stderr.write(dropNoise(args.join(' ') + '\n'));
+    try {
+      await inject(staged, 'NODE_SEA_BLOB', fs.readFileSync(blob), { sentinelFuse: SENTINEL_FUSE });
+    } finally {
+      console.warn = warn;
+    }
     // Installed by copying, not renamed: postject writes the whole file at once, which leaves it in
     // the page cache as huge folios, and every process then maps whole folios around each page it
     // touches (measured: 55 MB resident for VERSION against 41 MB for the same bytes copied, or

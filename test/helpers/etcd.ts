@@ -88,7 +88,8 @@ export class EtcdServer {
   /** (Re)starts the process on the same ports and data dir. */
   async startProcess(): Promise<void> {
     const [file, args] = this.o.netns ? ['ip', ['netns', 'exec', this.o.netns, ETCD_BIN, ...this.args()]] : [ETCD_BIN, this.args()];
-    const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // A process group of its own: a terminal's Ctrl-C reaches the demo or test, which stops it.
+    const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     child.stderr!.on('data', (b: Buffer) => (this.logTail = (this.logTail + b.toString()).slice(-4000)));
     this.child = child;
     if (this.o.noWait) return;

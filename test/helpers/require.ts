@@ -94,6 +94,20 @@ export const LIBCNI: Need = {
   met: () => onPath('go') && existsSync(LIBCNI_SRC),
 };
 
+/** podman and mmdebstrap, to build the OCI image (`npm run image`) and run twilld from it. */
+export const PODMAN: Need = {
+  what: 'podman and mmdebstrap on PATH',
+  install: 'apt-get install podman mmdebstrap',
+  met: () => onPath('podman') && onPath('mmdebstrap'),
+};
+
+/** systemd's unit checker, to verify conf/twilld.service. */
+export const SYSTEMD_ANALYZE: Need = {
+  what: 'systemd-analyze on PATH',
+  install: 'apt-get install systemd',
+  met: () => onPath('systemd-analyze'),
+};
+
 /** True when TWILL_TEST_REQUIRE=all: an unmet need fails instead of skipping. Throws on any other value. */
 export function requireAll(): boolean {
   const v = process.env[REQUIRE_VAR] ?? '';

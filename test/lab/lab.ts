@@ -223,7 +223,8 @@ export class Lab {
     const args = ['netns', 'exec', h.ns, DAEMON_BIN, ...this.etcdFlags(), '--iface', 'eth0', '--subnet-file', h.subnetFile,
       '--socket', h.socket, '--data-dir', h.dataDir, ...(this.opts.daemonArgs ?? []), ...extraArgs];
     appendFileSync(h.log, `--- start ${new Date().toISOString()} ${args.slice(3).join(' ')}\n`);
-    const child = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // A process group of its own: a terminal's Ctrl-C reaches the demo or test, which stops it.
+    const child = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     child.stderr!.on('data', (b: Buffer) => appendFileSync(h.log, b));
     h.daemon = child;
     h.runs = 'twilld';
@@ -243,7 +244,7 @@ export class Lab {
     const tls = this.pki ? [`-etcd-cafile=${this.pki.ca}`, `-etcd-certfile=${this.pki.clientCert}`, `-etcd-keyfile=${this.pki.clientKey}`] : [];
     const args = ['netns', 'exec', h.ns, FLANNELD_BIN, `-etcd-endpoints=${this.etcdEndpoint}`, ...tls, '-iface=eth0', `-subnet-file=${h.subnetFile}`, ...extraArgs];
     appendFileSync(h.log, `--- start ${new Date().toISOString()} ${args.slice(3).join(' ')}\n`);
-    const child = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    const child = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' }, detached: true });
     child.stderr!.on('data', (b: Buffer) => appendFileSync(h.log, b));
     h.daemon = child;
     h.runs = 'flanneld';
